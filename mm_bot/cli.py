@@ -1,0 +1,64 @@
+"""The command line: parse, load config, call the app. No business logic lives here.
+
+Exit codes: 0 ok, 1 error (or a failed check such as a risk kill switch), 2 config error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from mm_bot.errors import ConfigError
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_CONFIG = 2
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mm-bot", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    study = sub.add_parser("study", help="reproducible experiments")
+    study_sub = study.add_subparsers(dest="study", required=True)
+    as2008 = study_sub.add_parser(
+        "as2008", help="Avellaneda & Stoikov (2008) section 4 simulation: inventory vs symmetric"
+    )
+    as2008.add_argument("--gamma", type=float, required=True, help="risk aversion (paper: 0.01, 0.1, 0.5)")
+    as2008.add_argument("--paths", type=int, default=1000, help="Monte Carlo paths (default 1000)")
+    as2008.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    as2008.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    return parser
+
+
+def _cmd_study_as2008(args: argparse.Namespace) -> int:
+    from sim.studies.as2008 import StudyParams, format_table, run_study
+
+    if args.gamma <= 0 or args.paths <= 0:
+        print("mm-bot: --gamma and --paths must be positive", file=sys.stderr)
+        return EXIT_CONFIG
+    result = run_study(StudyParams(gamma=args.gamma, paths=args.paths, seed=args.seed))
+    if args.json:
+        print(json.dumps(result.to_json()))
+    else:
+        print(format_table(result))
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "study" and args.study == "as2008":
+            return _cmd_study_as2008(args)
+    except ConfigError as exc:
+        print(f"mm-bot: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    parser.error(f"unknown command {args.command!r}")
+    return EXIT_ERROR  # pragma: no cover - parser.error exits
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Reproducible experiments run from the command line (``mm-bot study ...``)."""
