@@ -36,8 +36,8 @@ def _build_parser() -> argparse.ArgumentParser:
 def _cmd_study_as2008(args: argparse.Namespace) -> int:
     from sim.studies.as2008 import StudyParams, format_table, run_study
 
-    if args.gamma <= 0 or args.paths <= 0:
-        print("mm-bot: --gamma and --paths must be positive", file=sys.stderr)
+    if args.gamma <= 0 or args.paths <= 0 or args.seed < 0:
+        print("mm-bot: --gamma and --paths must be positive and --seed non-negative", file=sys.stderr)
         return EXIT_CONFIG
     result = run_study(StudyParams(gamma=args.gamma, paths=args.paths, seed=args.seed))
     if args.json:
@@ -56,8 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"mm-bot: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    parser.error(f"unknown command {args.command!r}")
-    return EXIT_ERROR  # pragma: no cover - parser.error exits
+    parser.error(f"unknown command {args.command!r}")  # exits with status 2
 
 
 if __name__ == "__main__":  # pragma: no cover
