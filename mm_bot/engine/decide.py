@@ -1,0 +1,130 @@
+"""``decide``: from targets, resting orders, lockouts and gates to one action per side, with a reason.
+
+Pure and allocation-light: it runs on every book update. Inputs are what the strategy wants
+(``SideTarget``: a price and size, or a reason it must not quote) and what we have resting
+(``Resting``). Rules, per side, first match wins:
+
+1. Global gates (kill switch, stale book, no book, warm-up, horizon end): cancel a resting order,
+   otherwise do nothing; the gate is the reason.
+2. The target is blocked (e.g. ``max_position``): cancel a resting order / do nothing, with that reason.
+3. An order on this side has an ack or cancel outstanding: nothing (``order_in_flight``); we
+   never stack a second order on a side whose first one's fate is unknown.
+4. A resting order:
+   - older than the maximum order age: replace (``max_order_age``);
+   - larger than the allowed size (inventory near the limit): replace (``size_change``);
+   - within the tolerance band of the new optimal price: keep (``within_tolerance``);
+   - otherwise the price moved: replace (``optimal_price``).
+   A replace needs a new order, so lockouts apply: under an order lockout (a rate limit) the old
+   order is kept (``order_lockout``); under a fill or reject lockout it is cancelled and nothing
+   new is sent (the lockout is the reason).
+5. No resting order: send (``optimal_price``), unless a lockout is active (nothing, lockout reason).
+
+The tolerance band is in basis points of the mid, converted to ticks by the caller.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mm_bot.engine.lockouts import Lockouts
+from mm_bot.engine.reasons import Action, Reason
+from mm_bot.model import Side
+
+
+@dataclass(frozen=True, slots=True)
+class SideTarget:
+    """What the strategy wants on one side. ``blocked`` set means "do not quote", with why."""
+
+    price_ticks: int
+    qty_lots: int
+    blocked: Reason | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Resting:
+    """Our live order on one side, as the order table sees it."""
+
+    client_order_id: str
+    price_ticks: int
+    remaining_lots: int
+    created_ns: int
+    in_flight: bool  # pending new (no ack yet) or pending cancel
+
+
+@dataclass(frozen=True, slots=True)
+class SideDecision:
+    side: Side
+    action: Action
+    reason: Reason
+    price_ticks: int = 0  # for send / replace
+    qty_lots: int = 0  # for send / replace
+    cancel_client_order_id: str = ""  # for cancel / replace
+
+    @property
+    def label(self) -> str:
+        """``"send(optimal_price)"``: the key counted in the run summary and logs."""
+        return f"{self.action.value}({self.reason.value})"
+
+
+@dataclass(frozen=True, slots=True)
+class DecideParams:
+    max_order_age_ns: int
+
+
+def decide_side(
+    side: Side,
+    target: SideTarget,
+    resting: Resting | None,
+    gate: Reason | None,
+    lockouts: Lockouts,
+    tolerance_ticks: float,
+    params: DecideParams,
+    now_ns: int,
+) -> SideDecision:
+    """One side's decision; see the module docstring for the rules."""
+    blocked = gate or target.blocked
+    if blocked is not None:
+        if resting is not None and not resting.in_flight:
+            return SideDecision(side, Action.CANCEL, blocked, cancel_client_order_id=resting.client_order_id)
+        return SideDecision(side, Action.NOTHING, blocked)
+    if resting is not None:
+        if resting.in_flight:
+            return SideDecision(side, Action.NOTHING, Reason.ORDER_IN_FLIGHT)
+        if now_ns - resting.created_ns >= params.max_order_age_ns:
+            reason = Reason.MAX_ORDER_AGE
+        elif resting.remaining_lots > target.qty_lots:
+            reason = Reason.SIZE_CHANGE
+        elif abs(target.price_ticks - resting.price_ticks) <= tolerance_ticks:
+            return SideDecision(side, Action.KEEP, Reason.WITHIN_TOLERANCE)
+        else:
+            reason = Reason.OPTIMAL_PRICE
+        lock = lockouts.active(side, now_ns)
+        if lock is Reason.ORDER_LOCKOUT:
+            return SideDecision(side, Action.KEEP, lock)
+        if lock is not None:
+            return SideDecision(side, Action.CANCEL, lock, cancel_client_order_id=resting.client_order_id)
+        return SideDecision(
+            side, Action.REPLACE, reason, target.price_ticks, target.qty_lots, resting.client_order_id
+        )
+    lock = lockouts.active(side, now_ns)
+    if lock is not None:
+        return SideDecision(side, Action.NOTHING, lock)
+    return SideDecision(side, Action.SEND, Reason.OPTIMAL_PRICE, target.price_ticks, target.qty_lots)
+
+
+def decide(
+    bid: SideTarget,
+    ask: SideTarget,
+    resting_bid: Resting | None,
+    resting_ask: Resting | None,
+    gate: Reason | None,
+    lockouts: Lockouts,
+    tolerance_ticks: float,
+    params: DecideParams,
+    now_ns: int,
+) -> tuple[SideDecision, SideDecision]:
+    """Both sides' decisions, bid first."""
+    return (
+        decide_side(Side.BUY, bid, resting_bid, gate, lockouts, tolerance_ticks, params, now_ns),
+        decide_side(Side.SELL, ask, resting_ask, gate, lockouts, tolerance_ticks, params, now_ns),
+    )

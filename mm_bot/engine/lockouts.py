@@ -1,0 +1,54 @@
+"""Per-side lockouts: quiet periods after a fill, after a reject, and between orders.
+
+A lockout blocks *sending* on its side until its deadline; it never blocks a cancel (cancelling
+only reduces risk). Pure: times are injected integer nanoseconds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mm_bot.engine.reasons import Reason
+from mm_bot.model import Side
+
+
+@dataclass(frozen=True, slots=True)
+class LockoutParams:
+    after_fill_ns: int
+    after_reject_ns: int
+    between_orders_ns: int
+
+
+class Lockouts:
+    """Deadlines per side and kind. ``active`` reports the most serious one still running."""
+
+    __slots__ = ("_fill_until", "_order_until", "_params", "_reject_until")
+
+    def __init__(self, params: LockoutParams) -> None:
+        self._params = params
+        self._fill_until = {Side.BUY: 0, Side.SELL: 0}
+        self._reject_until = {Side.BUY: 0, Side.SELL: 0}
+        self._order_until = {Side.BUY: 0, Side.SELL: 0}
+
+    def on_fill(self, side: Side, now_ns: int) -> None:
+        self._fill_until[side] = max(self._fill_until[side], now_ns + self._params.after_fill_ns)
+
+    def on_reject(self, side: Side, now_ns: int) -> None:
+        self._reject_until[side] = max(self._reject_until[side], now_ns + self._params.after_reject_ns)
+
+    def on_order_sent(self, side: Side, now_ns: int) -> None:
+        self._order_until[side] = max(self._order_until[side], now_ns + self._params.between_orders_ns)
+
+    def active(self, side: Side, now_ns: int) -> Reason | None:
+        """The lockout in force on ``side`` at ``now_ns``: reject, then fill, then order; or None."""
+        if now_ns < self._reject_until[side]:
+            return Reason.REJECT_LOCKOUT
+        if now_ns < self._fill_until[side]:
+            return Reason.FILL_LOCKOUT
+        if now_ns < self._order_until[side]:
+            return Reason.ORDER_LOCKOUT
+        return None
+
+    def until_ns(self, side: Side) -> int:
+        """When every lockout on ``side`` has ended (0 if none ever ran)."""
+        return max(self._fill_until[side], self._reject_until[side], self._order_until[side])

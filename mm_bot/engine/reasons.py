@@ -1,0 +1,34 @@
+"""Machine-readable decision vocabulary: what was done on a side, and why.
+
+These strings are stable: they are metric labels, log fields and keys of the run summary's
+``decision_reasons`` (``"<action>(<reason>)"``). Add freely; rename none.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Action(StrEnum):
+    SEND = "send"  # place a new order
+    KEEP = "keep"  # leave the resting order as it is
+    CANCEL = "cancel"  # cancel the resting order, place nothing
+    REPLACE = "replace"  # cancel the resting order and place a new one
+    NOTHING = "nothing"  # no order and none placed
+
+
+class Reason(StrEnum):
+    OPTIMAL_PRICE = "optimal_price"  # the model's price moved (or there was no order)
+    WITHIN_TOLERANCE = "within_tolerance"  # resting order close enough to the new optimum
+    FILL_LOCKOUT = "fill_lockout"
+    REJECT_LOCKOUT = "reject_lockout"
+    ORDER_LOCKOUT = "order_lockout"
+    MAX_POSITION = "max_position"  # a fill on this side would breach the position limit
+    STALE_BOOK = "stale_book"  # no fresh book within the stale-book limit
+    NO_BOOK = "no_book"  # the book lacks a side, so no mid
+    WARM_UP = "warm_up"  # estimators not ready yet
+    KILL_SWITCH = "kill_switch"
+    MAX_ORDER_AGE = "max_order_age"
+    ORDER_IN_FLIGHT = "order_in_flight"  # an ack or a cancel confirmation is outstanding
+    HORIZON_END = "horizon_end"  # outside the trading session / daily window
+    SIZE_CHANGE = "size_change"  # resting size no longer fits the allowed size

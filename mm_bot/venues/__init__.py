@@ -1,0 +1,1 @@
+"""Venue adapters behind one port (``base.Venue``): the simulator, CCXT and gRPC."""
