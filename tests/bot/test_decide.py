@@ -123,7 +123,7 @@ def test_replace_carries_prices_sizes_and_the_old_id() -> None:
     assert (bid.action, bid.price_ticks, bid.qty_lots, bid.cancel_client_order_id) == (
         Action.REPLACE,
         95,
-        4,
+        6,
         "c1",
     )
     assert (ask.action, ask.price_ticks, ask.qty_lots) == (Action.SEND, 105, 3)
