@@ -30,7 +30,21 @@ def _build_parser() -> argparse.ArgumentParser:
     as2008.add_argument("--paths", type=int, default=1000, help="Monte Carlo paths (default 1000)")
     as2008.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     as2008.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    check = sub.add_parser("check-config", help="validate the config; print every problem with its YAML path")
+    _add_config_arg(check)
     return parser
+
+
+def _add_config_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", default="config.yaml", help="config file (default ./config.yaml)")
+
+
+def _cmd_check_config(args: argparse.Namespace) -> int:
+    from mm_bot.config import load_config
+
+    cfg = load_config(args.config)
+    print(f"config OK: {args.config}: {cfg.describe()}")
+    return EXIT_OK
 
 
 def _cmd_study_as2008(args: argparse.Namespace) -> int:
@@ -53,6 +67,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "study" and args.study == "as2008":
             return _cmd_study_as2008(args)
+        if args.command == "check-config":
+            return _cmd_check_config(args)
     except ConfigError as exc:
         print(f"mm-bot: {exc}", file=sys.stderr)
         return EXIT_CONFIG

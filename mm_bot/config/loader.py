@@ -1,0 +1,307 @@
+"""Loading ``config.yaml``: YAML 1.2-ish parsing with line numbers, env overrides, secret checks,
+and rendering of every validation problem as ``(yaml_path, message)``. See ``mm_bot.config``."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import types
+import typing
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml  # type: ignore[import-untyped]
+from pydantic import BaseModel, SecretStr, ValidationError
+
+from mm_bot.config.models import (
+    _IDENT,
+    _SECRET_KEYS,
+    _YAML12_FLOAT,
+    ENV_PREFIX,
+    FILE,
+    ROOT,
+    AppConfig,
+    LiveConfig,
+    Loc,
+)
+from mm_bot.errors import ConfigError
+
+# --- secrets ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LiveCredentials:
+    api_key: SecretStr
+    api_secret: SecretStr
+    password: SecretStr | None
+
+
+def read_secret(env_var: str, field_path: str, environ: Mapping[str, str] | None = None) -> SecretStr:
+    """The value of ``env_var`` as a SecretStr; ConfigError at ``field_path`` (the YAML key naming
+    the variable) if it is unset or empty."""
+    value = (os.environ if environ is None else environ).get(env_var, "")
+    if not value:
+        raise ConfigError(
+            [(field_path, f"environment variable {env_var} is not set (or empty)")], "environment"
+        )
+    return SecretStr(value)
+
+
+def live_credentials(live: LiveConfig, environ: Mapping[str, str] | None = None) -> LiveCredentials:
+    """Read the live API credentials from the environment, reporting every missing variable."""
+    wanted = [("api_key_env", live.api_key_env), ("api_secret_env", live.api_secret_env)]
+    if live.api_password_env is not None:
+        wanted.append(("api_password_env", live.api_password_env))
+    got: list[SecretStr] = []
+    problems: list[tuple[str, str]] = []
+    for field, var in wanted:
+        try:
+            got.append(read_secret(var, f"live.{field}", environ))
+        except ConfigError as exc:
+            problems += exc.problems
+    if problems:
+        raise ConfigError(problems, "environment")
+    return LiveCredentials(got[0], got[1], got[2] if len(got) > 2 else None)
+
+
+# --- loading ------------------------------------------------------------------------------------
+
+
+def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> AppConfig:
+    """Read, override from ``environ`` (default os.environ), validate. Raises only ConfigError."""
+    path = Path(path)
+    raw, lines = _read_yaml(path)
+    problems: list[tuple[str, str]] = []
+    overrides = _apply_env_overrides(raw, os.environ if environ is None else environ, problems)
+    problems += _find_secrets(raw, ())
+    if not isinstance(raw, dict):
+        kind = "an empty document" if raw is None else type(raw).__name__
+        problems.append(
+            (ROOT, f"the top level must be a mapping of sections (markets, paper, ...), got {kind}")
+        )
+        raise ConfigError(problems, f"config {path}")
+    try:
+        cfg = AppConfig.model_validate(raw)
+    except ValidationError as exc:
+        problems += _render(exc, lines, overrides)
+        raise ConfigError(problems, f"config {path}") from None
+    if problems:
+        raise ConfigError(problems, f"config {path}")
+    return cfg
+
+
+def check_config(path: str | Path, environ: Mapping[str, str] | None = None) -> list[tuple[str, str]]:
+    """Every problem of the config at ``path`` as (yaml_path, message); empty when it is valid."""
+    try:
+        load_config(path, environ)
+    except ConfigError as exc:
+        return exc.problems
+    return []
+
+
+def yaml_path(loc: Sequence[str | int]) -> str:
+    """Render a location like ``markets[0].risk.max_position_base`` or ``x.markets["BTC/USDT"]``."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif _IDENT.match(part):
+            out += f".{part}" if out else part
+        else:
+            out += f'["{part}"]'
+    return out or ROOT
+
+
+def _read_yaml(path: Path) -> tuple[Any, dict[Loc, int]]:
+    """Read and parse ``path``; file and syntax problems become ConfigError at ``<file>``."""
+    try:
+        return _parse_yaml(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        problem = f"file not found: {path}"
+    except (OSError, UnicodeDecodeError) as exc:
+        problem = f"cannot read {path}: {exc}"
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        what = ": ".join(str(s) for s in (getattr(exc, "context", None), getattr(exc, "problem", None)) if s)
+        problem = f"YAML syntax error{where}: {what or exc}"
+    raise ConfigError([(FILE, problem)], f"config {path}")
+
+
+def _parse_yaml(text: str) -> tuple[Any, dict[Loc, int]]:
+    """Parse as YAML 1.2-ish (see module doc); return the data and the line of every key."""
+    lines: dict[Loc, int] = {}
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None, lines
+        _walk_nodes(node, (), lines)
+        return loader.construct_document(node), lines
+    finally:
+        loader.dispose()
+
+
+def _walk_nodes(node: Any, loc: Loc, lines: dict[Loc, int], up: tuple[Any, ...] = ()) -> None:
+    """Record key lines, reject duplicate keys and recursive aliases, retag YAML 1.1 surprises.
+
+    ``up`` holds the ancestors of ``node``; an alias of one of them is a cycle."""
+    if any(node is ancestor for ancestor in up):
+        raise yaml.constructor.ConstructorError(None, None, "recursive alias", node.start_mark)
+    up = (*up, node)
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            if key in seen and key_node.tag != "tag:yaml.org,2002:merge":
+                raise yaml.constructor.ConstructorError(
+                    f"in the mapping at {yaml_path(loc)}", None, f"duplicate key {key!r}", key_node.start_mark
+                )
+            seen.add(key)
+            lines.setdefault((*loc, key), key_node.start_mark.line + 1)
+            _walk_nodes(value_node, (*loc, key), lines, up)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            lines.setdefault((*loc, i), item.start_mark.line + 1)
+            _walk_nodes(item, (*loc, i), lines, up)
+    elif isinstance(node, yaml.ScalarNode) and node.style is None:
+        if node.tag == "tag:yaml.org,2002:str" and _YAML12_FLOAT.match(node.value):
+            node.tag = "tag:yaml.org,2002:float"
+        elif node.tag in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float") and ":" in node.value:
+            node.tag = "tag:yaml.org,2002:str"  # 14:30 is a time, not 870
+
+
+def _find_secrets(data: Any, loc: Loc) -> list[tuple[str, str]]:
+    """Report and remove secret-looking keys so they are not also reported as unknown."""
+    found: list[tuple[str, str]] = []
+    if isinstance(data, dict):
+        for key in list(data):
+            env_field = _SECRET_KEYS.get(re.sub(r"[^a-z]", "", str(key).lower()))
+            if env_field is not None:
+                del data[key]
+                found.append(
+                    (
+                        yaml_path((*loc, str(key))),
+                        "secrets are never read from config files: remove "
+                        f"this key and put the value in the environment variable named by live.{env_field}",
+                    )
+                )
+            else:
+                found += _find_secrets(data[key], (*loc, str(key)))
+    elif isinstance(data, list):
+        for i, item in enumerate(data):
+            found += _find_secrets(item, (*loc, i))
+    return found
+
+
+def _apply_env_overrides(
+    data: Any, environ: Mapping[str, str], problems: list[tuple[str, str]]
+) -> dict[Loc, str]:
+    """Apply ``MM_BOT__a__b=value`` in place; return {overridden loc: variable name}."""
+    done: dict[Loc, str] = {}
+    for name in sorted(n for n in environ if n.startswith(ENV_PREFIX)):
+        parts = name[len(ENV_PREFIX) :].split("__")
+        node: Any = data
+        loc: Loc = ()
+        for i, seg in enumerate(parts):
+            key: str | int
+            if isinstance(node, list) and seg.isdigit() and int(seg) < len(node):
+                key = int(seg)
+            elif isinstance(node, dict) and seg:
+                key = next((k for k in node if str(k).lower() == seg.lower()), seg)
+            else:
+                problems.append((yaml_path(loc), f"environment variable {name}: cannot set {seg!r} here"))
+                break
+            loc = (*loc, key)
+            if i == len(parts) - 1:
+                node[key] = _env_value(environ[name])
+                done[loc] = name
+            else:
+                if isinstance(node, dict) and key not in node:
+                    node[key] = {}
+                node = node[key]
+    return done
+
+
+def _env_value(text: str) -> Any:
+    try:
+        return _parse_yaml(text)[0]
+    except yaml.YAMLError:
+        return text  # not YAML: take it as a plain string
+
+
+def _render(exc: ValidationError, lines: dict[Loc, int], overrides: dict[Loc, str]) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    for err in exc.errors():
+        loc: Loc = tuple(err["loc"])
+        if err["type"] == "cross_field":
+            items = [((*loc, *sub), msg) for sub, msg in err["ctx"]["problems"]]
+        elif err["type"] == "extra_forbidden":
+            items = [(loc, _unknown_key(loc))]
+        elif err["type"] == "missing":
+            items = [(loc, "required key missing")]
+        else:
+            shown = err["input"]
+            got = f" (got {shown!r})" if isinstance(shown, str | int | float | bool) or shown is None else ""
+            items = [(loc, err["msg"] + got)]
+        for where, msg in items:
+            out.append((yaml_path(where), msg + _origin(where, lines, overrides)))
+    return out
+
+
+def _origin(loc: Loc, lines: dict[Loc, int], overrides: dict[Loc, str]) -> str:
+    for n in range(len(loc), -1, -1):
+        if loc[:n] in overrides:
+            return f" (set by environment variable {overrides[loc[:n]]})"
+        if loc[:n] in lines:
+            return f" (line {lines[loc[:n]]})"
+    return ""
+
+
+def _unknown_key(loc: Loc) -> str:
+    valid = _fields_at(loc[:-1])
+    close = difflib.get_close_matches(str(loc[-1]), valid, n=1, cutoff=0.6)
+    hint = (
+        f"; did you mean {close[0]!r}?"
+        if close
+        else f"; expected one of: {', '.join(valid)}"
+        if valid
+        else ""
+    )
+    return f"unknown key{hint}"
+
+
+def _fields_at(loc: Loc) -> list[str]:
+    """Field names (YAML spelling) of the model at ``loc``, or [] if it is not a model."""
+    tp: Any = AppConfig
+    for part in loc:
+        tp = _unwrap(tp)
+        if isinstance(tp, type) and issubclass(tp, BaseModel):
+            by_yaml = {f.alias or n: f for n, f in tp.model_fields.items()}
+            if part not in by_yaml:
+                return []
+            tp = by_yaml[str(part)].annotation
+        elif typing.get_origin(tp) in (list, dict):
+            tp = typing.get_args(tp)[-1]
+        else:
+            return []
+    tp = _unwrap(tp)
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        return [f.alias or n for n, f in tp.model_fields.items()]
+    return []
+
+
+def _unwrap(tp: Any) -> Any:
+    while True:
+        if typing.get_origin(tp) is Annotated:
+            tp = typing.get_args(tp)[0]
+        elif typing.get_origin(tp) in (typing.Union, types.UnionType):
+            args = [a for a in typing.get_args(tp) if a is not type(None)]
+            if len(args) != 1:
+                return tp
+            tp = args[0]
+        else:
+            return tp
