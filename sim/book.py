@@ -334,6 +334,11 @@ class OrderBook:
         """The resting order with this id, or None when it is not resting."""
         return self._orders.get(oid)
 
+    def level_orders(self, side: int, price: int) -> list[Order]:
+        """Live orders resting at one price level of one side, in time priority (empty if none)."""
+        level = (self._bids if side > 0 else self._asks).get(price)
+        return [] if level is None else [o for o in level.queue if o.qty > 0]
+
     def queue_ahead(self, oid: int) -> int:
         """Live quantity resting ahead of order ``oid`` at its price level (time priority)."""
         order = self._orders.get(oid)
