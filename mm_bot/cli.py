@@ -9,6 +9,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from mm_bot.errors import ConfigError
 
@@ -30,6 +31,17 @@ def _build_parser() -> argparse.ArgumentParser:
     as2008.add_argument("--paths", type=int, default=1000, help="Monte Carlo paths (default 1000)")
     as2008.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     as2008.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    run = sub.add_parser("run", help="run the market maker (paper or live)")
+    mode = run.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--paper", action="store_true", help="simulated fills (default: synthetic market)")
+    mode.add_argument("--live", action="store_true", help="real orders on the configured venue")
+    _add_config_arg(run)
+    run.add_argument(
+        "--duration", type=float, default=None, help="stop after S seconds (default: run until Ctrl-C)"
+    )
+    run.add_argument("--summary-json", type=Path, default=None, help="write the run summary here at exit")
+    run.add_argument("--no-tui", action="store_true", help="no live terminal view; log lines only")
+
     check = sub.add_parser("check-config", help="validate the config; print every problem with its YAML path")
     _add_config_arg(check)
     return parser
@@ -37,6 +49,28 @@ def _build_parser() -> argparse.ArgumentParser:
 
 def _add_config_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", default="config.yaml", help="config file (default ./config.yaml)")
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from mm_bot.app import RunOptions, run
+    from mm_bot.config import load_config
+    from mm_bot.logging import configure_logging
+
+    cfg = load_config(args.config)
+    if args.duration is not None and args.duration <= 0:
+        raise ConfigError([("--duration", "must be positive")], "arguments")
+    tui = not args.no_tui and sys.stderr.isatty()
+    # With the live view on, only warnings reach the terminal; otherwise the configured level.
+    configure_logging(
+        "WARNING" if tui else cfg.logging.level, json=cfg.logging.json_ or not sys.stderr.isatty()
+    )
+    opts = RunOptions(
+        mode="live" if args.live else "paper",
+        duration_s=args.duration,
+        summary_json=args.summary_json,
+        tui=tui,
+    )
+    return run(cfg, opts)
 
 
 def _cmd_check_config(args: argparse.Namespace) -> int:
@@ -67,6 +101,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "study" and args.study == "as2008":
             return _cmd_study_as2008(args)
+        if args.command == "run":
+            return _cmd_run(args)
         if args.command == "check-config":
             return _cmd_check_config(args)
     except ConfigError as exc:

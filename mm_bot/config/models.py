@@ -348,22 +348,29 @@ class GarchConfig(_Strict):
 
 
 class BackgroundFlowConfig(_Strict):
-    """Other traders' Poisson flow that shapes the synthetic book."""
+    """Other traders' Poisson flow that shapes the synthetic book, in ticks and lots of the market
+    (the fields of ``sim.flow.FlowParams``; see its docstring for the exact model)."""
 
-    limit_rate_per_s: NonNeg
-    cancel_rate_per_s: NonNeg
-    market_rate_per_s: NonNeg
-    depth_levels: PosInt  # price levels per side kept around mid
-    level_spacing_ticks: PosInt  # ticks between those levels
-    level_size_base: Pos  # mean size of one background limit order
-    market_size_base: Pos  # mean size of one background market order
+    limit_rate_per_s: NonNeg = 50.0  # background limit orders per second
+    limit_offset_mean_ticks: NonNeg = 6.0  # their mean distance from the mid
+    limit_size_mean_lots: Annotated[float, Field(ge=1)] = 5.0
+    cancel_hazard_per_s: NonNeg = 0.2  # each resting background order is cancelled at this rate
+    stale_ticks: NonNeg | None = 0.0  # pull orders the mid moved through by this much (null: never)
+    far_ticks: NonNeg = 30.0  # orders farther than this from the mid ...
+    far_cancel_hazard_per_s: NonNeg = 5.0  # ... are cancelled at this rate
+    market_rate_per_s: NonNeg = 1.0  # background market orders per second
+    market_size_mean_lots: Annotated[float, Field(ge=1)] = 3.0
+    initial_levels: NonNegInt = 15  # book seeded with this many levels a side ...
+    initial_orders_per_level: NonNegInt = 2  # ... of this many orders each
 
 
 class AsFlowConfig(_Strict):
-    """Market orders that reach our quote at distance delta with intensity A exp(-k delta)."""
+    """Market orders that reach our quote at distance delta with intensity A exp(-k delta): each
+    reaches Exp(k) beyond the mid and carries a geometric size with this mean."""
 
     a_per_s: NonNeg
     k_per_price: Pos
+    size_mean_lots: Annotated[float, Field(ge=1)] = 3.0
 
 
 class SyntheticMarketConfig(_Strict):
@@ -446,7 +453,7 @@ class MetricsConfig(_Strict):
 
     enabled: bool = True
     host: str = "127.0.0.1"
-    port: Annotated[int, Field(ge=1, le=65535)] = 9464
+    port: Annotated[int, Field(ge=0, le=65535)] = 9464  # 0: pick a free port
 
 
 class JournalConfig(_Strict):

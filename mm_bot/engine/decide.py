@@ -20,19 +20,22 @@ Pure and allocation-light: it runs on every book update. Inputs are what the str
 5. No resting order: send (``optimal_price``), unless a lockout is active (nothing, lockout reason).
 
 The tolerance band is in basis points of the mid, converted to ticks by the caller.
+
+The value types here are NamedTuples rather than frozen dataclasses: as immutable, and several
+times cheaper to build, which matters on a path that runs on every book update.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from mm_bot.engine.lockouts import Lockouts
 from mm_bot.engine.reasons import Action, Reason
 from mm_bot.model import Side
 
 
-@dataclass(frozen=True, slots=True)
-class SideTarget:
+class SideTarget(NamedTuple):
     """What the strategy wants on one side. ``blocked`` set means "do not quote", with why."""
 
     price_ticks: int
@@ -40,8 +43,7 @@ class SideTarget:
     blocked: Reason | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Resting:
+class Resting(NamedTuple):
     """Our live order on one side, as the order table sees it."""
 
     client_order_id: str
@@ -51,8 +53,7 @@ class Resting:
     in_flight: bool  # pending new (no ack yet) or pending cancel
 
 
-@dataclass(frozen=True, slots=True)
-class SideDecision:
+class SideDecision(NamedTuple):
     side: Side
     action: Action
     reason: Reason
@@ -63,7 +64,10 @@ class SideDecision:
     @property
     def label(self) -> str:
         """``"send(optimal_price)"``: the key counted in the run summary and logs."""
-        return f"{self.action.value}({self.reason.value})"
+        return _LABELS[self.action][self.reason]
+
+
+_LABELS: dict[Action, dict[Reason, str]] = {a: {r: f"{a.value}({r.value})" for r in Reason} for a in Action}
 
 
 @dataclass(frozen=True, slots=True)

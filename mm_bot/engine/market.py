@@ -84,8 +84,8 @@ class MarketParams:
     risk: RiskParams
     horizon: HorizonParams
     tolerance_bps: float
-    sigma_fixed: float | None  # price units per sqrt(s); None means EWMA
-    volatility: VolatilityConfig | None
+    sigma_prior: float  # price units per sqrt(s): the fixed value, or EWMA's until it is warm
+    volatility: VolatilityConfig | None  # None: sigma stays fixed
     sigma_floor: float  # price units per sqrt(s), applied to EWMA output
     sigma_cap: float
     intensity_fixed: tuple[float, float] | None  # (A per s, k per price); None means estimated
@@ -139,6 +139,8 @@ class MarketCore:
         self.last_quote: Quote | None = None
         self.kill_reason: str | None = None
         self._unwind_cid = ""
+        self._last_label = {Side.BUY: "", Side.SELL: ""}
+        self.halted: Reason | None = None  # shutting down: cancel everything, send nothing
 
     # ------------------------------------------------------------------------------ restore
     def restore(
@@ -254,9 +256,9 @@ class MarketCore:
         return self.cash_quote + self.position_base * self.mid
 
     def sigma(self) -> float:
-        if self.vol is None:
-            assert self.params.sigma_fixed is not None
-            return self.params.sigma_fixed
+        """sigma in price units per sqrt(s): the configured value until the EWMA estimate is warm."""
+        if self.vol is None or not self.vol.is_warm:
+            return self.params.sigma_prior
         raw = self.vol.sigma_price_per_sqrt_s()
         return min(max(raw, self.params.sigma_floor), self.params.sigma_cap)
 
@@ -269,7 +271,13 @@ class MarketCore:
         cal = self.intensity.calibration(now_ns)
         return cal.A_per_s, cal.k_per_price, cal.ready
 
+    def halt(self, reason: Reason = Reason.SHUTDOWN) -> None:
+        """Stop quoting for good: from now on every decision cancels and nothing is sent."""
+        self.halted = reason
+
     def _gate(self, now_ns: int, intensity_ready: bool) -> Reason | None:
+        if self.halted is not None:
+            return self.halted
         gate = self.risk.gate(now_ns, self.last_book_ns)
         if gate is not None:
             return gate
@@ -286,6 +294,8 @@ class MarketCore:
             if fired is not None:
                 self.kill_reason = fired
         gate = self._gate(now_ns, ready)
+        buy_view = self.orders.side_summary(Side.BUY)
+        sell_view = self.orders.side_summary(Side.SELL)
         if gate is None and self.best_bid is not None and self.best_ask is not None:
             quote = compute_quote(
                 QuoteInputs(
@@ -301,10 +311,10 @@ class MarketCore:
                 self.params.quote,
             )
             self.last_quote = quote
-            bid = self._target(Side.BUY, quote.bid_ticks, quote.bid_size_base, quote.bid_allowed)
-            ask = self._target(Side.SELL, quote.ask_ticks, quote.ask_size_base, quote.ask_allowed)
+            bid = self._target(Side.BUY, quote.bid_ticks, quote.bid_size_base, quote.bid_allowed, buy_view)
+            ask = self._target(Side.SELL, quote.ask_ticks, quote.ask_size_base, quote.ask_allowed, sell_view)
         else:
-            bid = ask = SideTarget(0, 0)
+            bid = ask = _NO_TARGET
         tolerance_ticks = (
             self.mid * self.params.tolerance_bps * _BPS / self._tick if self.mid == self.mid else 0.0
         )
@@ -315,8 +325,8 @@ class MarketCore:
             decisions = decide(
                 bid,
                 ask,
-                self._resting(Side.BUY),
-                self._resting(Side.SELL),
+                _resting(buy_view),
+                _resting(sell_view),
                 gate,
                 self.lockouts,
                 tolerance_ticks,
@@ -330,7 +340,7 @@ class MarketCore:
         return commands
 
     def _stop_quoting(self, side: Side, now_ns: int) -> SideDecision:
-        resting = self._resting(side)
+        resting = _resting(self.orders.side_summary(side))
         if resting is None or resting.in_flight:
             return SideDecision(side, Action.NOTHING, Reason.HORIZON_END)
         if now_ns - resting.created_ns >= self.params.decide.max_order_age_ns:
@@ -341,7 +351,12 @@ class MarketCore:
 
     def _maybe_unwind(self, gate: Reason | None, now_ns: int, out: list[Command]) -> None:
         """Taker unwind: beyond the hard position limit, or flattening at the horizon's end."""
-        if self.kill_reason is not None or gate in (Reason.STALE_BOOK, Reason.NO_BOOK, Reason.KILL_SWITCH):
+        if self.kill_reason is not None or gate in (
+            Reason.STALE_BOOK,
+            Reason.NO_BOOK,
+            Reason.KILL_SWITCH,
+            Reason.SHUTDOWN,
+        ):
             return
         if (
             self._unwind_cid
@@ -369,11 +384,13 @@ class MarketCore:
         self.recent.append((now_ns, unwind.side.label, d.label))
         out.append(Place(request, d))
 
-    def _target(self, side: Side, ticks: int, size_base: float, allowed: bool) -> SideTarget:
+    def _target(
+        self, side: Side, ticks: int, size_base: float, allowed: bool, view: tuple[Order | None, bool, int]
+    ) -> SideTarget:
+        resting, _, exposure = view
         lots = int(size_base / self._lot + 1e-9)
         # Other live orders on this side (e.g. one whose cancel is in flight) may still fill.
-        resting = self.orders.resting(side)
-        others = self.orders.exposure_lots(side) - (resting.remaining_lots if resting is not None else 0)
+        others = exposure - (resting.remaining_lots if resting is not None else 0)
         lots = min(lots, self._room_lots(side) - others)
         if not allowed or lots < self.instrument.min_qty_lots or ticks <= 0:
             return SideTarget(ticks, 0, Reason.MAX_POSITION)
@@ -383,18 +400,6 @@ class MarketCore:
         max_lots = self.params.risk.max_position_lots
         return max_lots - side * self.position_lots
 
-    def _resting(self, side: Side) -> Resting | None:
-        order = self.orders.resting(side)
-        if order is None:
-            return None
-        return Resting(
-            order.client_order_id,
-            order.request.price_ticks,
-            order.remaining_lots,
-            order.sent_ns,
-            self.orders.in_flight(side),
-        )
-
     def _apply(self, d: SideDecision, now_ns: int, out: list[Command]) -> None:
         if d.action is Action.REPLACE and d.qty_lots + self._resting_lots(d.side) > self._room_lots(d.side):
             # Both orders could fill before the cancel lands: cancel first, send after confirmation.
@@ -403,11 +408,16 @@ class MarketCore:
             )
         label = d.label
         self.stats.decision_reasons[label] += 1
+        side_label = _SIDE_LABEL[d.side]
         if d.action is Action.KEEP or d.action is Action.NOTHING:
-            if not self.recent or self.recent[-1][1:] != (d.side.label, label):
-                self.recent.append((now_ns, d.side.label, label))
+            # Repeated keeps are not news for the "recent decisions" view; changes are.
+            last = self._last_label[d.side]
+            if last != label:
+                self._last_label[d.side] = label
+                self.recent.append((now_ns, side_label, label))
             return
-        self.recent.append((now_ns, d.side.label, label))
+        self._last_label[d.side] = label
+        self.recent.append((now_ns, side_label, label))
         if d.action is Action.CANCEL or d.action is Action.REPLACE:
             self.orders.on_cancel_request(d.cancel_client_order_id, now_ns)
             self.stats.cancels_sent += 1
@@ -438,6 +448,19 @@ class MarketCore:
             self.stats.cancels_sent += 1
             out.append(Cancel(order.client_order_id, order.side, d))
         return out
+
+
+_NO_TARGET = SideTarget(0, 0)
+_SIDE_LABEL = {Side.BUY: "bid", Side.SELL: "ask"}
+
+
+def _resting(view: tuple[Order | None, bool, int]) -> Resting | None:
+    order, in_flight, _ = view
+    if order is None:
+        return None
+    return Resting(
+        order.client_order_id, order.request.price_ticks, order.remaining_lots, order.sent_ns, in_flight
+    )
 
 
 def _levels_ok(levels: tuple[tuple[int, int], ...], descending: bool) -> bool:

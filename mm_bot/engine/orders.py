@@ -343,6 +343,19 @@ class OrderTable:
                 return order
         return None
 
+    def side_summary(self, side: Side) -> tuple[Order | None, bool, int]:
+        """``(resting(side), in_flight(side), exposure_lots(side))`` in one pass (the hot path's query)."""
+        newest: Order | None = None
+        in_flight = False
+        exposure = 0
+        for order in self._live.values():
+            if order.request.side is side:
+                newest = order
+                exposure += order.request.qty_lots - order.filled_lots
+                if order.state in IN_FLIGHT_STATES:
+                    in_flight = True
+        return newest, in_flight, exposure
+
     def in_flight(self, side: Side) -> bool:
         """Whether any live order on ``side`` awaits the venue (PENDING_NEW or PENDING_CANCEL)."""
         return any(o.in_flight for o in self._live.values() if o.side is side)

@@ -1,0 +1,95 @@
+"""Per-update latency of the pure decision path (``MarketCore.on_event``: book view, estimators,
+quote pipeline, ``decide``, order table) on a realistic update stream.
+
+The stream is the default config's synthetic market run in virtual time through ``SimExchange``,
+with the core's own orders really placed, filled and cancelled, so every kind of update occurs
+(book snapshots, public trades, acks, fills, cancels). Only ``on_event`` is timed.
+
+Usage: ``python bench/decide_bench.py [--json] [--seconds S] [--config PATH]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections import Counter
+from typing import Any
+
+from mm_bot.config import load_config
+from mm_bot.engine.market import Cancel, MarketCore
+from mm_bot.engine.orders import ClientOrderIds
+from mm_bot.venues.sim import _convert
+from mm_bot.wiring import market_params, sim_exchange
+from sim import events as sev
+
+START_NS = 1_700_000_000 * 1_000_000_000
+
+
+def run(config_path: str, seconds: float) -> dict[str, Any]:
+    cfg = load_config(config_path)
+    mcfg = cfg.markets[0]
+    exchange = sim_exchange(cfg, mcfg, START_NS)
+    core = MarketCore(market_params(mcfg), ClientOrderIds("bench"), START_NS)
+    end_ns = START_NS + int(seconds * 1e9)
+    samples: list[int] = []
+    kinds: Counter[str] = Counter()
+    perf = time.perf_counter_ns
+    pending = list(exchange.advance(START_NS))
+    while True:
+        if not pending:
+            nxt = exchange.next_event_time_ns()
+            if nxt is None or nxt > end_ns:
+                break
+            pending = exchange.advance(nxt)
+            continue
+        raw = pending.pop(0)
+        event = _convert(raw, "me")
+        if event is None:
+            continue
+        now = exchange.now_ns
+        t0 = perf()
+        commands = core.on_event(event, now)
+        samples.append(perf() - t0)
+        kinds[type(event).__name__] += 1
+        for command in commands:
+            if isinstance(command, Cancel):
+                pending += exchange.submit(sev.CancelOrder("me", command.client_order_id), now)
+            else:
+                r = command.request
+                pending += exchange.submit(
+                    sev.PlaceOrder("me", r.client_order_id, sev.Side(int(r.side)), r.price_ticks, r.qty_lots,
+                                   sev.OrderType(r.order_type.value)),
+                    now,
+                )
+    samples.sort()
+
+    def pct(p: float) -> float:
+        return round(samples[min(len(samples) - 1, int(p * len(samples)))] / 1000.0, 2)
+
+    return {
+        "updates": len(samples),
+        "simulated_s": seconds,
+        "p50_us": pct(0.50),
+        "p90_us": pct(0.90),
+        "p99_us": pct(0.99),
+        "max_us": round(samples[-1] / 1000.0, 2),
+        "mean_us": round(sum(samples) / len(samples) / 1000.0, 2),
+        "events": dict(kinds),
+        "fills": core.stats.fills,
+        "quotes_sent": core.stats.quotes_sent,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--seconds", type=float, default=600.0, help="simulated seconds (default 600)")
+    parser.add_argument("--config", default="config.yaml")
+    args = parser.parse_args()
+    result = run(args.config, args.seconds)
+    print(json.dumps(result) if args.json else json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

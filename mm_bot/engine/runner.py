@@ -1,0 +1,250 @@
+"""The async loop of one market: the only code that awaits a venue.
+
+A pump task moves venue events into a queue; the loop takes one event (or a timer tick when none
+came within the refresh interval), hands it to the sans-IO ``MarketCore`` and sends the commands it
+returns. Order safety: each order's client id is written to the journal before ``place`` is
+called; a transient error on ``place`` leaves the order's fate unknown, so it is looked up by
+client id in the venue's open orders, never resent.
+
+``decision_latency_ns`` samples the time from taking an event off the queue to issuing the first
+venue call it caused (journal write included, since it precedes every send).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+import structlog
+
+from mm_bot.engine.market import Cancel, Command, MarketCore, Place, Tick
+from mm_bot.errors import KillSwitch, OrderRejected, TransientVenueError, VenueError
+from mm_bot.journal import Journal
+from mm_bot.metrics import MarketMetrics
+from mm_bot.model import (
+    BookSnapshot,
+    CancelRejected,
+    Heartbeat,
+    OrderAccepted,
+    OrderCancelled,
+    OwnFill,
+    PublicTrade,
+    VenueEvent,
+)
+from mm_bot.model import OrderRejected as OrderRejectedEvent
+from mm_bot.venues.base import Venue
+
+log = structlog.get_logger("mm_bot.runner")
+
+_ORDER_EVENTS = (OrderAccepted, OrderRejectedEvent, OrderCancelled, CancelRejected, OwnFill)
+
+
+class MarketRunner:
+    def __init__(
+        self,
+        core: MarketCore,
+        venue: Venue,
+        *,
+        clock_ns: Callable[[], int],
+        journal: Journal | None = None,
+        metrics: MarketMetrics | None = None,
+        refresh_interval_s: float = 0.5,
+        latency_samples: int = 200_000,
+    ) -> None:
+        self.core = core
+        self.venue = venue
+        self.symbol = core.instrument.symbol
+        self._clock = clock_ns
+        self._journal = journal
+        self._metrics = metrics
+        self._refresh_s = refresh_interval_s
+        self._queue: asyncio.Queue[VenueEvent] = asyncio.Queue()
+        self.decision_latency_ns: deque[int] = deque(maxlen=latency_samples)
+        self._log = log.bind(market=self.symbol)
+
+    # ------------------------------------------------------------------------------ main loop
+    async def run(self) -> None:
+        """Trade until cancelled; raises ``KillSwitch`` when a risk limit fires."""
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(self._pump(), name=f"pump:{self.symbol}")
+            await self._loop()
+
+    async def _pump(self) -> None:
+        async for event in self.venue.events():
+            self._queue.put_nowait(event)
+
+    async def _loop(self) -> None:
+        queue = self._queue
+        core = self.core
+        while True:
+            try:
+                async with asyncio.timeout(self._refresh_s):
+                    event: VenueEvent | Tick = await queue.get()
+            except TimeoutError:
+                event = Tick(self._clock())
+            t0 = time.perf_counter_ns()
+            if isinstance(event, Heartbeat):
+                event = Tick(event.ts_ns)
+            commands = core.on_event(event, self._clock())
+            if commands:
+                await self._execute(commands, t0)
+            self._after_event(event, commands)
+            if core.kill_reason is not None:
+                raise KillSwitch(core.kill_reason)
+
+    async def _execute(self, commands: list[Command], t0: int | None) -> None:
+        for command in commands:
+            if isinstance(command, Place):
+                if self._journal is not None:
+                    self._journal.record_order_intent(command.request, self.symbol, self._clock())
+                if t0 is not None:
+                    self.decision_latency_ns.append(time.perf_counter_ns() - t0)
+                    t0 = None
+                await self._place(command)
+            else:
+                if t0 is not None:
+                    self.decision_latency_ns.append(time.perf_counter_ns() - t0)
+                    t0 = None
+                await self._cancel(command)
+
+    async def _place(self, command: Place) -> None:
+        request = command.request
+        try:
+            await self.venue.place(request)
+        except OrderRejected as exc:
+            self._feed(OrderRejectedEvent(self._clock(), request.client_order_id, type(exc).__name__))
+        except TransientVenueError as exc:
+            self._log.warning("place_unknown", cid=request.client_order_id, error=str(exc))
+            await self._resolve_unknown(request.client_order_id)
+        if self._metrics is not None:
+            self._metrics.order_sent(request.side)
+
+    async def _resolve_unknown(self, cid: str) -> None:
+        """After a failed place: the order exists if the venue lists it; otherwise it never arrived."""
+        try:
+            listed = {o.client_order_id for o in await self.venue.open_orders()}
+        except VenueError as exc:
+            self._log.warning("reconcile_failed", cid=cid, error=str(exc))
+            return  # stays pending; the next reconcile resolves it
+        if cid in listed:
+            self._feed(OrderAccepted(self._clock(), cid))
+        else:
+            self._feed(OrderRejectedEvent(self._clock(), cid, "send_failed"))
+
+    async def _cancel(self, command: Cancel) -> None:
+        try:
+            await self.venue.cancel(command.client_order_id)
+        except VenueError as exc:
+            self._log.warning("cancel_failed", cid=command.client_order_id, error=str(exc))
+            if self._metrics is not None:
+                self._metrics.venue_error("cancel")
+            return
+        if self._metrics is not None:
+            self._metrics.cancel_sent(command.side)
+
+    def _feed(self, event: VenueEvent) -> None:
+        """An event we synthesised (a send that failed) goes through the same queue as venue events."""
+        self._queue.put_nowait(event)
+
+    # --------------------------------------------------------------------- bookkeeping (after)
+    def _after_event(self, event: VenueEvent | Tick, commands: list[Command]) -> None:
+        core = self.core
+        m = self._metrics
+        j = self._journal
+        now = self._clock()
+        for command in commands:
+            d = command.decision
+            if j is not None:
+                j.record_decision(
+                    now, self.symbol, d.side, d.action.value, d.reason.value, d.price_ticks or None
+                )
+        if isinstance(event, _ORDER_EVENTS):
+            order = core.orders.get(event.client_order_id)
+            if j is not None and order is not None:
+                j.update_order_state(event.client_order_id, order.state, now)
+            if isinstance(event, OwnFill):
+                if j is not None:
+                    j.record_fill(event, core.instrument)
+                if m is not None:
+                    m.fill(event.side, event.liquidity.value, core.instrument.qty_of(event.qty_lots))
+                self._log.info(
+                    "fill_received",
+                    side=event.side.label,
+                    price_ticks=event.price_ticks,
+                    qty_lots=event.qty_lots,
+                    liquidity=event.liquidity.value,
+                    position_base=core.position_base,
+                )
+            elif isinstance(event, OrderRejectedEvent):
+                if m is not None and order is not None:
+                    m.order_rejected(order.side, event.reason)
+                self._log.info("order_rejected", cid=event.client_order_id, reason=event.reason)
+        if m is not None:
+            if isinstance(event, BookSnapshot):
+                m.market_event("book")
+                m.book_updated(event.ts_ns)
+                m.set_mid(core.mid)
+            elif isinstance(event, PublicTrade):
+                m.market_event("trade")
+            for command in commands:
+                d = command.decision
+                m.decision(d.side, d.action.value, d.reason.value)
+            m.set_position(core.position_base)
+            m.set_pnl(core.pnl_quote())
+            m.set_fees(core.fees_quote)
+            q = core.last_quote
+            if q is not None:
+                m.set_reservation(q.reservation_price)
+        for command in commands:
+            d = command.decision
+            self._log.debug("decision_made", side=d.side.label, decision=d.label, price_ticks=d.price_ticks)
+
+    # -------------------------------------------------------------------------------- shutdown
+    async def shutdown(self, timeout_s: float = 3.0) -> int:
+        """Cancel every own order and wait (bounded) for the venue to confirm; return what is still open."""
+        core = self.core
+        core.halt()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout_s):
+                await self._execute(core.cancel_all(self._clock()), None)
+                pump = asyncio.create_task(self._pump(), name=f"shutdown-pump:{self.symbol}")
+                try:
+                    while core.orders.live_orders():
+                        event = await self._queue.get()
+                        commands = core.on_event(event, self._clock())  # halted: cancels only
+                        await self._execute(commands, None)
+                        self._after_event(event, commands)
+                finally:
+                    pump.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await pump
+        if core.orders.live_orders():
+            with contextlib.suppress(VenueError):
+                await self.venue.cancel_all()  # backstop for anything the table lost track of
+        try:
+            still_open = len(await self.venue.open_orders())
+        except VenueError:
+            still_open = len(self.core.orders.live_orders())
+        if self._journal is not None:
+            self._journal.flush()
+        self._log.info("market_stopped", open_orders=still_open)
+        return still_open
+
+    def latency_summary_us(self) -> dict[str, Any]:
+        samples = sorted(self.decision_latency_ns)
+        if not samples:
+            return {"p50": None, "p99": None, "samples": 0}
+
+        def pct(p: float) -> float:
+            return round(samples[min(len(samples) - 1, int(p * len(samples)))] / 1000.0, 1)
+
+        return {
+            "p50": pct(0.50),
+            "p99": pct(0.99),
+            "max": round(samples[-1] / 1000.0, 1),
+            "samples": len(samples),
+        }
