@@ -22,6 +22,7 @@ from typing import Any
 import structlog
 
 from mm_bot.engine.market import Cancel, Command, MarketCore, Place, Tick
+from mm_bot.engine.reasons import Action
 from mm_bot.errors import KillSwitch, OrderRejected, TransientVenueError, VenueError
 from mm_bot.journal import Journal
 from mm_bot.metrics import MarketMetrics
@@ -156,8 +157,13 @@ class MarketRunner:
         m = self._metrics
         j = self._journal
         now = self._clock()
-        for command in commands:
-            d = command.decision
+        # A replace is two commands carrying one decision: count and log it once.
+        decisions = [
+            c.decision
+            for c in commands
+            if not (isinstance(c, Cancel) and c.decision.action is Action.REPLACE)
+        ]
+        for d in decisions:
             if j is not None:
                 j.record_decision(
                     now, self.symbol, d.side, d.action.value, d.reason.value, d.price_ticks or None
@@ -190,8 +196,7 @@ class MarketRunner:
                 m.set_mid(core.mid)
             elif isinstance(event, PublicTrade):
                 m.market_event("trade")
-            for command in commands:
-                d = command.decision
+            for d in decisions:
                 m.decision(d.side, d.action.value, d.reason.value)
             m.set_position(core.position_base)
             m.set_pnl(core.pnl_quote())
@@ -199,8 +204,7 @@ class MarketRunner:
             q = core.last_quote
             if q is not None:
                 m.set_reservation(q.reservation_price)
-        for command in commands:
-            d = command.decision
+        for d in decisions:
             self._log.debug("decision_made", side=d.side.label, decision=d.label, price_ticks=d.price_ticks)
 
     # -------------------------------------------------------------------------------- shutdown

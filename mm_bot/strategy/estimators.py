@@ -61,8 +61,17 @@ class EwmaVolatility:
     """Time-aware EWMA of mid log-return variance per second (see the module docstring)."""
 
     __slots__ = (
-        "_decay_per_s", "_last_mid", "_last_ns", "_mid", "_min_dt_ns", "_observed_s", "_var", "_weight",
-        "config", "rejected", "samples",
+        "_decay_per_s",
+        "_last_mid",
+        "_last_ns",
+        "_mid",
+        "_min_dt_ns",
+        "_observed_s",
+        "_var",
+        "_weight",
+        "config",
+        "rejected",
+        "samples",
     )
 
     def __init__(self, config: VolatilityConfig) -> None:
@@ -150,11 +159,16 @@ class IntensityConfig:
 
     def __post_init__(self) -> None:
         ok = (
-            self.bucket_width_price > 0.0 and self.n_buckets >= 2 and self.half_life_s > 0.0
+            self.bucket_width_price > 0.0
+            and self.n_buckets >= 2
+            and self.half_life_s > 0.0
             and 0.0 < self.A_min_per_s <= self.prior_A_per_s <= self.A_max_per_s < math.inf
             and 0.0 < self.k_min_per_price <= self.prior_k_per_price <= self.k_max_per_price < math.inf
-            and self.min_buckets >= 2 and self.min_trades >= 0.0 and self.prior_weight_trades >= 0.0
-            and self.max_warmup_s >= 0.0 and self.refit_interval_s >= 0.0
+            and self.min_buckets >= 2
+            and self.min_trades >= 0.0
+            and self.prior_weight_trades >= 0.0
+            and self.max_warmup_s >= 0.0
+            and self.refit_interval_s >= 0.0
         )
         if not ok:
             raise ValueError(f"inconsistent IntensityConfig: {self}")
@@ -191,8 +205,17 @@ class TradeIntensity:
     """Decaying trade counts by distance to mid and the A, k fit (see the module docstring)."""
 
     __slots__ = (
-        "_cached", "_cached_ns", "_counts", "_lam_per_ns", "_overflow", "_ref_ns", "_refit_ns", "accepted",
-        "config", "rejected", "start_ns",
+        "_cached",
+        "_cached_ns",
+        "_counts",
+        "_lam_per_ns",
+        "_overflow",
+        "_ref_ns",
+        "_refit_ns",
+        "accepted",
+        "config",
+        "rejected",
+        "start_ns",
     )
 
     def __init__(self, config: IntensityConfig, start_ns: int) -> None:

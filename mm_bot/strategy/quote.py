@@ -64,7 +64,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal, get_args
+from typing import Literal, NamedTuple, get_args
 
 from mm_bot.strategy.avellaneda_stoikov import optimal_spread, reservation_price
 from mm_bot.strategy.glft import glft_coefficients, glft_half_spread_and_skew
@@ -74,8 +74,7 @@ StrategyKind = Literal["as", "glft", "fixed", "depths"]
 _BPS = 1e-4
 
 
-@dataclass(frozen=True, slots=True)
-class QuoteInputs:
+class QuoteInputs(NamedTuple):
     """Market state for one quote; fields are floats on the trading path, Z3 terms under proof.
 
     ``sigma`` in price units per sqrt(second), ``A`` in 1/second (GLFT), ``k`` in 1/price,
@@ -129,8 +128,11 @@ class QuoteParams:
             "fixed_half_spread_bps": self.fixed_half_spread_bps,
             "min_order_size_base": self.min_order_size_base,
         }
-        problems += [f"{name} must be finite and >= 0, got {v}" for name, v in numbers.items()
-                     if not (math.isfinite(v) and v >= 0.0)]
+        problems += [
+            f"{name} must be finite and >= 0, got {v}"
+            for name, v in numbers.items()
+            if not (math.isfinite(v) and v >= 0.0)
+        ]
         if not problems:
             for name in ("order_size_base", "tick_size"):
                 if numbers[name] <= 0.0:
@@ -145,8 +147,7 @@ class QuoteParams:
             raise ValueError("invalid QuoteParams: " + "; ".join(problems))
 
 
-@dataclass(frozen=True, slots=True)
-class Quote:
+class Quote(NamedTuple):
     """One two-sided quote. Under Z3 the fields are terms (allowed flags are z3 Bools).
 
     ``reservation_price`` is the model's centre and ``model_half_spread`` its half-spread (price
