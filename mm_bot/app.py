@@ -279,12 +279,32 @@ def _summary(
     return out
 
 
-def run(cfg: AppConfig, opts: RunOptions) -> int:
+def run(cfg: AppConfig, opts: RunOptions) -> RunResult:
     """Blocking entry point for the CLI: uvloop when available."""
     try:
         import uvloop
     except ImportError:  # pragma: no cover - uvloop is a dependency everywhere but Windows
-        result = asyncio.run(run_app(cfg, opts))
-    else:
-        result = uvloop.run(run_app(cfg, opts))
-    return result.exit_code
+        return asyncio.run(run_app(cfg, opts))
+    return uvloop.run(run_app(cfg, opts))
+
+
+def format_summary(summary: dict[str, Any]) -> str:
+    """A few human lines about the run (the JSON summary has everything)."""
+    lines = [
+        f"{summary['mode']} run: {summary['duration_s']:.1f} s"
+        + (f", KILLED: {summary['kill_reason']}" if summary.get("kill_reason") else "")
+    ]
+    for symbol, m in summary["markets"].items():
+        lat = m["decision_latency_us"]
+        top = sorted(m["decision_reasons"].items(), key=lambda kv: -kv[1])[:4]
+        lines.append(
+            f"  {symbol}: quotes {m['quotes_sent']}, cancels {m['cancels_sent']}, fills {m['fills']} "
+            f"({m['volume_base']:.6g} base), position {m['position_base']:+.6g} "
+            f"(max |{m['max_abs_position_base']:.6g}|), pnl {m['pnl_quote']:+.4f}, "
+            f"fees {m['fees_quote']:+.4f}, open at exit {m['open_orders_at_exit']}"
+        )
+        lines.append(
+            f"    decision latency p50 {lat['p50']} us, p99 {lat['p99']} us; top reasons: "
+            + ", ".join(f"{k} {v}" for k, v in top)
+        )
+    return "\n".join(lines)

@@ -52,7 +52,7 @@ def _add_config_arg(parser: argparse.ArgumentParser) -> None:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from mm_bot.app import RunOptions, run
+    from mm_bot.app import RunOptions, format_summary, run
     from mm_bot.config import load_config
     from mm_bot.logging import configure_logging
 
@@ -70,7 +70,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
         summary_json=args.summary_json,
         tui=tui,
     )
-    return run(cfg, opts)
+    result = run(cfg, opts)
+    print(format_summary(result.summary))
+    return result.exit_code
 
 
 def _cmd_check_config(args: argparse.Namespace) -> int:

@@ -140,6 +140,8 @@ class MarketCore:
         self.kill_reason: str | None = None
         self._unwind_cid = ""
         self._last_label = {Side.BUY: "", Side.SELL: ""}
+        self.last_fill_applied = False  # whether the last OwnFill changed anything (not a replay)
+        self._check_strays = False
         self.halted: Reason | None = None  # shutting down: cancel everything, send nothing
 
     # ------------------------------------------------------------------------------ restore
@@ -177,6 +179,8 @@ class MarketCore:
                 self.lockouts.on_reject(order.side, now_ns)
         elif isinstance(event, OrderCancelled | CancelRejected):
             self._order_event(event)
+            # A refused cancel puts an older order back to live: it must be cancelled again.
+            self._check_strays = self._check_strays or isinstance(event, CancelRejected)
         else:
             return []
         return self._requote(now_ns)
@@ -227,14 +231,20 @@ class MarketCore:
             )
 
     def _on_fill(self, fill: OwnFill, now_ns: int) -> None:
-        if fill.client_order_id not in self.orders:
+        self.last_fill_applied = False
+        before = self.orders.get(fill.client_order_id)
+        if before is None:
             self.stats.malformed["unknown_fill"] += 1
             return
         try:
-            self.orders.on_fill(fill)
+            after = self.orders.on_fill(fill)
         except OrderStateError:
             self.stats.malformed["order_state"] += 1
             return
+        if after.filled_lots == before.filled_lots:  # a replayed fill (same trade id): already counted
+            self.stats.malformed["duplicate_fill"] += 1
+            return
+        self.last_fill_applied = True
         side = fill.side
         self.position_lots += side * fill.qty_lots
         self.cash_quote -= side * fill.price_ticks * self._tick * fill.qty_lots * self._lot
@@ -334,10 +344,31 @@ class MarketCore:
                 now_ns,
             )
         commands: list[Command] = []
+        if self._check_strays:
+            self._cancel_strays(now_ns, commands)
         for d in decisions:
             self._apply(d, now_ns, commands)
         self._maybe_unwind(gate, now_ns, commands)
         return commands
+
+    def _cancel_strays(self, now_ns: int, out: list[Command]) -> None:
+        """Cancel live quote orders that are not their side's newest and not already being cancelled."""
+        self._check_strays = False
+        for side in (Side.BUY, Side.SELL):
+            newest = self.orders.side_summary(side)[0]
+            for order in self.orders.live_orders(side):
+                if order is newest or order.state is OrderState.PENDING_CANCEL:
+                    continue
+                if order.request.order_type in _TAKER_TYPES:
+                    continue  # an unwind IOC ends by itself
+                d = SideDecision(
+                    side, Action.CANCEL, Reason.SUPERSEDED, cancel_client_order_id=order.client_order_id
+                )
+                self.orders.on_cancel_request(order.client_order_id, now_ns)
+                self.stats.cancels_sent += 1
+                self.stats.decision_reasons[d.label] += 1
+                self.recent.append((now_ns, _SIDE_LABEL[side], d.label))
+                out.append(Cancel(order.client_order_id, side, d))
 
     def _stop_quoting(self, side: Side, now_ns: int) -> SideDecision:
         resting = _resting(self.orders.side_summary(side))
@@ -401,7 +432,9 @@ class MarketCore:
         return max_lots - side * self.position_lots
 
     def _apply(self, d: SideDecision, now_ns: int, out: list[Command]) -> None:
-        if d.action is Action.REPLACE and d.qty_lots + self._resting_lots(d.side) > self._room_lots(d.side):
+        if d.action is Action.REPLACE and d.qty_lots + self.orders.exposure_lots(d.side) > self._room_lots(
+            d.side
+        ):
             # Both orders could fill before the cancel lands: cancel first, send after confirmation.
             d = SideDecision(
                 d.side, Action.CANCEL, Reason.MAX_POSITION, cancel_client_order_id=d.cancel_client_order_id
@@ -431,10 +464,6 @@ class MarketCore:
             self.stats.quotes_sent += 1
             out.append(Place(request, d))
 
-    def _resting_lots(self, side: Side) -> int:
-        order = self.orders.resting(side)
-        return order.remaining_lots if order is not None else 0
-
     def cancel_all(self, now_ns: int) -> list[Command]:
         """Cancel every live order that is not already being cancelled (shutdown, kill switch)."""
         out: list[Command] = []
@@ -451,6 +480,7 @@ class MarketCore:
 
 
 _NO_TARGET = SideTarget(0, 0)
+_TAKER_TYPES = frozenset({OrderType.IOC, OrderType.MARKET})
 _SIDE_LABEL = {Side.BUY: "bid", Side.SELL: "ask"}
 
 

@@ -48,6 +48,7 @@ from mm_bot.model import (
     OrderEvent,
     OrderRejected,
     OrderRequest,
+    OrderType,
     OwnFill,
     Side,
 )
@@ -136,7 +137,8 @@ TRANSITIONS: Final[dict[OrderState, dict[OrderEventKind, OrderState | Resume]]] 
         E.CANCEL_REJECTED: S.REJECTED,
     },
 }
-IN_FLIGHT_STATES: Final = frozenset({S.PENDING_NEW, S.PENDING_CANCEL})  # awaiting an ack or a cancel answer
+IN_FLIGHT_STATES: Final = frozenset({S.PENDING_NEW, S.PENDING_CANCEL})
+_TAKER_TYPES: Final = frozenset({OrderType.IOC, OrderType.MARKET})  # awaiting an ack or a cancel answer
 
 
 class OrderStateError(MmBotError):
@@ -344,14 +346,19 @@ class OrderTable:
         return None
 
     def side_summary(self, side: Side) -> tuple[Order | None, bool, int]:
-        """``(resting(side), in_flight(side), exposure_lots(side))`` in one pass (the hot path's query)."""
+        """One pass for the quoting logic: the side's newest resting QUOTE (limit or post-only; an
+        IOC or market order is not a quote), whether any quote there awaits the venue, and the
+        exposure of every live order on the side (IOCs included: they may still fill)."""
         newest: Order | None = None
         in_flight = False
         exposure = 0
         for order in self._live.values():
-            if order.request.side is side:
+            request = order.request
+            if request.side is side:
+                exposure += request.qty_lots - order.filled_lots
+                if request.order_type in _TAKER_TYPES:
+                    continue
                 newest = order
-                exposure += order.request.qty_lots - order.filled_lots
                 if order.state in IN_FLIGHT_STATES:
                     in_flight = True
         return newest, in_flight, exposure

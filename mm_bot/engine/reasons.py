@@ -32,5 +32,6 @@ class Reason(StrEnum):
     ORDER_IN_FLIGHT = "order_in_flight"  # an ack or a cancel confirmation is outstanding
     HORIZON_END = "horizon_end"  # outside the trading session / daily window
     SIZE_CHANGE = "size_change"  # resting size no longer fits the allowed size
+    SUPERSEDED = "superseded"  # an older order on a side that has a newer quote (its cancel was refused)
     SHUTDOWN = "shutdown"  # the run is ending: cancel everything
     HARD_POSITION = "hard_position"  # taker unwind beyond the hard position limit

@@ -172,7 +172,7 @@ class MarketRunner:
             order = core.orders.get(event.client_order_id)
             if j is not None and order is not None:
                 j.update_order_state(event.client_order_id, order.state, now)
-            if isinstance(event, OwnFill):
+            if isinstance(event, OwnFill) and core.last_fill_applied:
                 if j is not None:
                     j.record_fill(event, core.instrument)
                 if m is not None:

@@ -1,0 +1,205 @@
+"""End to end: a real paper run on the synthetic market (in-process and through the CLI), the
+metrics endpoint scraped over HTTP while it runs, the journal carried across a restart."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from prometheus_client import CollectorRegistry
+from prometheus_client.parser import text_string_to_metric_families
+
+from mm_bot.app import RunOptions, run_app
+from mm_bot.config import AppConfig, load_config
+from mm_bot.journal import Journal
+
+ROOT = Path(__file__).resolve().parents[2]
+SUMMARY_FIELDS = {
+    "quotes_sent",
+    "cancels_sent",
+    "fills",
+    "volume_base",
+    "position_base",
+    "max_abs_position_base",
+    "pnl_quote",
+    "fees_quote",
+    "decision_reasons",
+    "open_orders_at_exit",
+    "decision_latency_us",
+}
+
+
+def lively_config(tmp_path: Path, seed: int = 7) -> AppConfig:
+    """The default config with a busier synthetic market (so a few seconds see fills) and a
+    journal in ``tmp_path``."""
+    cfg = load_config(
+        ROOT / "config.yaml",
+        environ={
+            "MM_BOT__paper__synthetic__seed": str(seed),
+            "MM_BOT__paper__synthetic__markets__BTC/USDT__as_flow__a_per_s": "15.0",
+            "MM_BOT__journal__paper_path": str(tmp_path / "journal.sqlite"),
+            "MM_BOT__markets__0__lockouts__after_fill_ms": "100",
+        },
+    )
+    return cfg
+
+
+async def run_for(
+    cfg: AppConfig, seconds: float, summary: Path | None = None, scrape: list[str] | None = None
+) -> dict[str, Any]:
+    registry = CollectorRegistry()
+    ports: list[int] = []
+    started = asyncio.Event()
+
+    def on_started(info: dict[str, Any]) -> None:
+        ports.append(info["metrics_port"])
+        started.set()
+
+    async def scraper() -> None:
+        await started.wait()
+        await asyncio.sleep(seconds * 0.7)
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(f"http://127.0.0.1:{ports[0]}/metrics") as resp,
+        ):
+            assert resp.status == 200
+            assert scrape is not None
+            scrape.append(await resp.text())
+
+    task = asyncio.create_task(scraper()) if scrape is not None else None
+    result = await run_app(
+        cfg,
+        RunOptions("paper", duration_s=seconds, summary_json=summary, metrics_port=0),
+        registry=registry,
+        on_started=lambda info: ports.append(info["metrics_port"]),
+    )
+    if task is not None:
+        await task
+    assert result.exit_code == 0
+    return result.summary
+
+
+async def test_paper_run_quotes_fills_and_exits_clean(tmp_path: Path) -> None:
+    """A few seconds of paper trading: quotes and fills happen, position stays within limits, no
+    order is left open, the summary has every contract field, and /metrics served live values."""
+    cfg = lively_config(tmp_path)
+    scraped: list[str] = []
+    summary = await run_for(cfg, 4.0, tmp_path / "summary.json", scraped)
+    m = summary["markets"]["BTC/USDT"]
+    assert set(m) >= SUMMARY_FIELDS
+    assert summary["mode"] == "paper"
+    assert summary["duration_s"] >= 4.0
+    assert m["quotes_sent"] > 0
+    assert m["fills"] > 0
+    assert m["volume_base"] > 0
+    max_pos = cfg.markets[0].risk.max_position_base
+    assert m["max_abs_position_base"] <= max_pos + 1e-12
+    assert abs(m["position_base"]) <= max_pos + 1e-12
+    assert m["open_orders_at_exit"] == 0
+    assert m["decision_reasons"].get("send(optimal_price)", 0) > 0
+    assert m["decision_latency_us"]["samples"] > 0
+    assert m["decision_latency_us"]["p50"] <= m["decision_latency_us"]["p99"]
+    assert json.loads((tmp_path / "summary.json").read_text()) == summary
+    # the live scrape, parsed with prometheus' own parser
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for fam in text_string_to_metric_families(scraped[0])
+        for s in fam.samples
+    }
+    assert samples[("mm_up", ())] == 1.0
+    sent = sum(v for (name, labels), v in samples.items() if name == "mm_orders_sent_total")
+    assert sent > 0
+    assert samples[("mm_mid_price", (("market", "BTC/USDT"),))] > 0
+
+
+async def test_restart_on_same_journal_restores_position_and_balances(tmp_path: Path) -> None:
+    """A second paper session on the same journal starts from the first one's position, PnL
+    basis and balances (fills are journaled; balances saved at exit)."""
+    cfg = lively_config(tmp_path)
+    first = (await run_for(cfg, 3.0))["markets"]["BTC/USDT"]
+    assert first["fills"] > 0
+    journal = Journal.open(tmp_path / "journal.sqlite")
+    try:
+        pos = journal.position("BTC/USDT")
+        balances = journal.load_balances("paper/BTC/USDT")
+    finally:
+        journal.close()
+    assert pos.position_base == pytest.approx(first["position_base"], abs=1e-12)
+    assert pos.fill_count == first["fills"]
+    start = cfg.paper.balances
+    assert balances["BTC"] == pytest.approx(start["BTC"] + first["position_base"], abs=1e-9)
+
+    second = (await run_for(cfg, 2.0))["markets"]["BTC/USDT"]
+    # Fills accumulate across sessions; the position continues from where the first run ended.
+    assert second["fills"] >= first["fills"]
+    journal = Journal.open(tmp_path / "journal.sqlite")
+    try:
+        pos2 = journal.position("BTC/USDT")
+        balances2 = journal.load_balances("paper/BTC/USDT")
+    finally:
+        journal.close()
+    assert pos2.position_base == pytest.approx(second["position_base"], abs=1e-12)
+    assert balances2["BTC"] == pytest.approx(start["BTC"] + second["position_base"], abs=1e-9)
+    with Journal.open(tmp_path / "journal.sqlite") as journal:
+        assert len(journal.sessions()) == 2
+
+
+def test_cli_paper_run_writes_summary_and_exits_zero(tmp_path: Path) -> None:
+    """`mm-bot run --paper --duration 2 --no-tui --summary-json` as a user runs it."""
+    env = {
+        **os.environ,
+        "MM_BOT__journal__paper_path": str(tmp_path / "j.sqlite"),
+        "MM_BOT__metrics__port": "0",
+    }
+    out = tmp_path / "s.json"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mm_bot.cli",
+            "run",
+            "--paper",
+            "--duration",
+            "2",
+            "--no-tui",
+            "--summary-json",
+            str(out),
+            "--config",
+            str(ROOT / "config.yaml"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    summary = json.loads(out.read_text())
+    assert set(summary["markets"]["BTC/USDT"]) >= SUMMARY_FIELDS
+    assert summary["markets"]["BTC/USDT"]["open_orders_at_exit"] == 0
+    assert "Traceback" not in proc.stderr
+
+
+def test_cli_bad_config_exits_2_with_yaml_path_and_no_traceback(tmp_path: Path) -> None:
+    """Every command refuses a bad config with exit 2, naming the YAML path of the problem."""
+    text = (ROOT / "config.yaml").read_text().replace("max_position_base: 0.01", "max_position_base: -1")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text)
+    for args in (["run", "--paper", "--duration", "1", "--no-tui"], ["check-config"]):
+        proc = subprocess.run(
+            [sys.executable, "-m", "mm_bot.cli", *args, "--config", str(bad)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert proc.returncode == 2
+        assert "markets[0].risk.max_position_base" in proc.stderr
+        assert "Traceback" not in proc.stderr
