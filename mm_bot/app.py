@@ -191,6 +191,10 @@ async def run_app(
         log.info("run_stopped", duration_s=round(duration_s, 3), kill_reason=kill_reason)
         return RunResult(1 if kill_reason else 0, summary)
     finally:
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
         if view is not None:
             view.stop()
         metrics.set_up(False)

@@ -63,7 +63,8 @@ async def run_for(
         started.set()
 
     async def scraper() -> None:
-        await started.wait()
+        async with asyncio.timeout(seconds + 30):
+            await started.wait()
         await asyncio.sleep(seconds * 0.7)
         async with (
             aiohttp.ClientSession() as session,
@@ -78,7 +79,7 @@ async def run_for(
         cfg,
         RunOptions("paper", duration_s=seconds, summary_json=summary, metrics_port=0),
         registry=registry,
-        on_started=lambda info: ports.append(info["metrics_port"]),
+        on_started=on_started,
     )
     if task is not None:
         await task
