@@ -49,6 +49,15 @@ class Lockouts:
             return Reason.ORDER_LOCKOUT
         return None
 
+    def next_change_ns(self, side: Side, now_ns: int) -> int:
+        """The next deadline on ``side`` after ``now_ns`` (when ``active`` may change), or 0 if none."""
+        later = [
+            t
+            for t in (self._fill_until[side], self._reject_until[side], self._order_until[side])
+            if t > now_ns
+        ]
+        return min(later) if later else 0
+
     def until_ns(self, side: Side) -> int:
         """When every lockout on ``side`` has ended (0 if none ever ran)."""
         return max(self._fill_until[side], self._reject_until[side], self._order_until[side])

@@ -111,6 +111,8 @@ class MarketStats:
 
 
 class MarketCore:
+    memoize = True  # skip re-deciding when no input changed (tests switch it off to compare)
+
     def __init__(self, params: MarketParams, ids: ClientOrderIds, start_ns: int) -> None:
         self.params = params
         self.instrument = params.instrument
@@ -142,6 +144,9 @@ class MarketCore:
         self._last_label = {Side.BUY: "", Side.SELL: ""}
         self.last_fill_applied = False  # whether the last OwnFill changed anything (not a replay)
         self._check_strays = False
+        self._memo_key: tuple[object, ...] | None = None
+        self._memo_labels: tuple[str, str] = ("", "")
+        self._memo_until_ns = 0
         self.halted: Reason | None = None  # shutting down: cancel everything, send nothing
 
     # ------------------------------------------------------------------------------ restore
@@ -304,6 +309,27 @@ class MarketCore:
             if fired is not None:
                 self.kill_reason = fired
         gate = self._gate(now_ns, ready)
+        sigma = self.sigma()
+        tau_s = self.horizon.tau_s(now_ns)
+        # Every input of the decisions below. When none changed since the last evaluation, which
+        # sent nothing, and no time threshold (lockout end, order age, stale book) was crossed, the
+        # decisions would be the same again: count them and return without recomputing.
+        key = (
+            gate,
+            self.best_bid,
+            self.best_ask,
+            self.position_lots,
+            self.orders.version,
+            sigma,
+            a,
+            k,
+            tau_s,
+        )
+        if self.memoize and key == self._memo_key and now_ns < self._memo_until_ns:
+            counts = self.stats.decision_reasons
+            for label in self._memo_labels:
+                counts[label] += 1
+            return []
         buy_view = self.orders.side_summary(Side.BUY)
         sell_view = self.orders.side_summary(Side.SELL)
         if gate is None and self.best_bid is not None and self.best_ask is not None:
@@ -311,10 +337,10 @@ class MarketCore:
                 QuoteInputs(
                     mid=self.mid,
                     inventory_base=self.position_base,
-                    sigma=self.sigma(),
+                    sigma=sigma,
                     A=a,
                     k=k,
-                    tau_s=self.horizon.tau_s(now_ns),
+                    tau_s=tau_s,
                     best_bid=self.best_bid * self._tick,
                     best_ask=self.best_ask * self._tick,
                 ),
@@ -349,7 +375,23 @@ class MarketCore:
         for d in decisions:
             self._apply(d, now_ns, commands)
         self._maybe_unwind(gate, now_ns, commands)
+        if commands:
+            self._memo_key = None
+        else:
+            self._memo_key = key
+            self._memo_labels = (decisions[0].label, decisions[1].label)
+            self._memo_until_ns = self._next_threshold_ns(now_ns, buy_view[0], sell_view[0])
         return commands
+
+    def _next_threshold_ns(self, now_ns: int, bid: Order | None, ask: Order | None) -> int:
+        """The first time after ``now_ns`` at which a decision could change with no new input."""
+        times = [self.lockouts.next_change_ns(side, now_ns) for side in (Side.BUY, Side.SELL)]
+        max_age = self.params.decide.max_order_age_ns
+        times += [o.sent_ns + max_age for o in (bid, ask) if o is not None]
+        if self.last_book_ns is not None:
+            times.append(self.last_book_ns + self.params.risk.stale_book_ns + 1)
+        later = [t for t in times if t > now_ns]
+        return min(later) if later else _NEVER
 
     def _cancel_strays(self, now_ns: int, out: list[Command]) -> None:
         """Cancel live quote orders that are not their side's newest and not already being cancelled."""
@@ -480,6 +522,7 @@ class MarketCore:
 
 
 _NO_TARGET = SideTarget(0, 0)
+_NEVER = 1 << 62
 _TAKER_TYPES = frozenset({OrderType.IOC, OrderType.MARKET})
 _SIDE_LABEL = {Side.BUY: "bid", Side.SELL: "ask"}
 
