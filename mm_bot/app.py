@@ -272,6 +272,7 @@ def _summary(
             "decision_reasons": dict(sorted(st.decision_reasons.items())),
             "open_orders_at_exit": still_open,
             "decision_latency_us": m.runner.latency_summary_us(),
+            "core_latency_us": m.runner.latency_summary_us("core"),
             "mid": core.mid if core.mid == core.mid else None,
             "sigma": core.sigma(),
             "book_updates": st.book_updates,
