@@ -275,12 +275,40 @@ def _summary(
             "core_latency_us": m.runner.latency_summary_us("core"),
             "mid": core.mid if core.mid == core.mid else None,
             "sigma": core.sigma(),
+            "intensity": _intensity(core),
             "book_updates": st.book_updates,
             "trades_seen": st.trades_seen,
             "malformed_events": dict(st.malformed),
             "rejects": dict(st.rejects),
             "kill_reason": core.kill_reason,
         }
+    return out
+
+
+def _intensity(core: MarketCore) -> dict[str, Any]:
+    """The A/k in use and, when estimated online, the calibration behind them (buckets, fit, r2)."""
+    if core.intensity is None:
+        a, k, _ = core.intensity_a_k(core.start_ns)
+        return {"source": "fixed", "a_per_s": a, "k_per_price": k}
+    cal = core.intensity.fit(core.last_book_ns or core.start_ns)
+    out: dict[str, Any] = {"source": "estimated"}
+    for name in (
+        "A_per_s",
+        "k_per_price",
+        "status",
+        "ready",
+        "clamped",
+        "r2",
+        "fit_A_per_s",
+        "fit_k_per_price",
+        "bucket_depths_price",
+        "bucket_rates_per_s",
+        "decayed_trades",
+        "trades_accepted",
+        "trades_rejected",
+    ):
+        value = getattr(cal, name, None)
+        out[name] = list(value) if isinstance(value, tuple) else value
     return out
 
 
