@@ -23,11 +23,10 @@ from collections import Counter
 from typing import Any
 
 from mm_bot.config import load_config
-from mm_bot.engine.market import Cancel, MarketCore
+from mm_bot.engine.market import MarketCore
 from mm_bot.engine.orders import ClientOrderIds
-from mm_bot.venues.sim import _convert
+from mm_bot.virtual import run_virtual
 from mm_bot.wiring import market_params, sim_exchange
-from sim import events as sev
 
 START_NS = 1_700_000_000 * 1_000_000_000
 
@@ -42,40 +41,16 @@ def run(config_path: str, seconds: float) -> dict[str, Any]:
     recorded: list[tuple[Any, int]] = []
     kinds: Counter[str] = Counter()
     perf = time.perf_counter_ns
-    pending = list(exchange.advance(START_NS))
-    while True:
-        if not pending:
-            nxt = exchange.next_event_time_ns()
-            if nxt is None or nxt > end_ns:
-                break
-            pending = exchange.advance(nxt)
-            continue
-        raw = pending.pop(0)
-        event = _convert(raw, "me")
-        if event is None:
-            continue
-        now = exchange.now_ns
+
+    def timed(event: Any, now: int) -> list[Any]:
         recorded.append((event, now))
+        kinds[type(event).__name__] += 1
         t0 = perf()
         commands = core.on_event(event, now)
         samples.append(perf() - t0)
-        kinds[type(event).__name__] += 1
-        for command in commands:
-            if isinstance(command, Cancel):
-                pending += exchange.submit(sev.CancelOrder("me", command.client_order_id), now)
-            else:
-                r = command.request
-                pending += exchange.submit(
-                    sev.PlaceOrder(
-                        "me",
-                        r.client_order_id,
-                        sev.Side(int(r.side)),
-                        r.price_ticks,
-                        r.qty_lots,
-                        sev.OrderType(r.order_type.value),
-                    ),
-                    now,
-                )
+        return commands
+
+    run_virtual(core, exchange, end_ns, step=timed)
     # Replay: the same events and times into a fresh core, nothing else running in between.
     replay_core = MarketCore(market_params(mcfg), ClientOrderIds("bench"), START_NS)
     replay_samples: list[int] = []

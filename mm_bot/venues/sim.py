@@ -161,12 +161,13 @@ class SimVenue:
         out = self._queue
         me = self._account
         for e in events:
-            converted = _convert(e, me)
+            converted = to_model_event(e, me)
             if converted is not None:
                 out.append(converted)
 
 
-def _convert(e: sev.Event, account: str) -> VenueEvent | None:
+def to_model_event(e: sev.Event, account: str) -> VenueEvent | None:
+    """A sim event as the bot sees it; None for events of other accounts."""
     if isinstance(e, sev.BookSnapshot):
         return BookSnapshot(e.ts_ns, e.exchange_ts_ns, e.seq, e.bids, e.asks)
     if isinstance(e, sev.PublicTrade):

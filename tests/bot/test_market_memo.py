@@ -9,11 +9,10 @@ from pathlib import Path
 import pytest
 
 from mm_bot.config import load_config
-from mm_bot.engine.market import Cancel, MarketCore
+from mm_bot.engine.market import MarketCore
 from mm_bot.engine.orders import ClientOrderIds
-from mm_bot.venues.sim import _convert
+from mm_bot.virtual import run_virtual
 from mm_bot.wiring import market_params, sim_exchange
-from sim import events as sev
 
 ROOT = Path(__file__).resolve().parents[2]
 START = 1_700_000_000 * 1_000_000_000
@@ -25,37 +24,7 @@ def drive(memoize: bool, seconds: float, seed: int) -> tuple[list[str], dict[str
     exchange = sim_exchange(cfg, mcfg, START)
     core = MarketCore(market_params(mcfg), ClientOrderIds("t"), START)
     core.memoize = memoize
-    sent: list[str] = []
-    pending = list(exchange.advance(START))
-    end = START + int(seconds * 1e9)
-    while True:
-        if not pending:
-            nxt = exchange.next_event_time_ns()
-            if nxt is None or nxt > end:
-                break
-            pending = exchange.advance(nxt)
-            continue
-        event = _convert(pending.pop(0), "me")
-        if event is None:
-            continue
-        now = exchange.now_ns
-        for command in core.on_event(event, now):
-            sent.append(repr(command))
-            if isinstance(command, Cancel):
-                pending += exchange.submit(sev.CancelOrder("me", command.client_order_id), now)
-            else:
-                r = command.request
-                pending += exchange.submit(
-                    sev.PlaceOrder(
-                        "me",
-                        r.client_order_id,
-                        sev.Side(int(r.side)),
-                        r.price_ticks,
-                        r.qty_lots,
-                        sev.OrderType(r.order_type.value),
-                    ),
-                    now,
-                )
+    sent = [repr(c) for c in run_virtual(core, exchange, START + int(seconds * 1e9))]
     return sent, dict(core.stats.decision_reasons)
 
 
