@@ -42,6 +42,10 @@ def _build_parser() -> argparse.ArgumentParser:
     run.add_argument("--summary-json", type=Path, default=None, help="write the run summary here at exit")
     run.add_argument("--no-tui", action="store_true", help="no live terminal view; log lines only")
 
+    verify = sub.add_parser("verify", help="prove the quote invariants with Z3 for the configured ranges")
+    _add_config_arg(verify)
+    verify.add_argument("--json", action="store_true", help="print the report as one JSON object")
+
     check = sub.add_parser("check-config", help="validate the config; print every problem with its YAML path")
     _add_config_arg(check)
     return parser
@@ -59,6 +63,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
     cfg = load_config(args.config)
     if args.duration is not None and args.duration <= 0:
         raise ConfigError([("--duration", "must be positive")], "arguments")
+    # Every run starts with the proofs; a failed one refuses to start, showing the counterexample.
+    from mm_bot.verify import format_report, verify_config
+
+    report = verify_config(cfg)
+    if not report.ok:
+        print(format_report(report), file=sys.stderr)
+        print("mm-bot: refusing to start: a quote invariant does not hold (see above)", file=sys.stderr)
+        return EXIT_ERROR
     tui = not args.no_tui and sys.stderr.isatty()
     # With the live view on, only warnings reach the terminal; otherwise the configured level.
     configure_logging(
@@ -73,6 +85,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
     result = run(cfg, opts)
     print(format_summary(result.summary))
     return result.exit_code
+
+
+def _cmd_verify(args: argparse.Namespace) -> int:
+    from mm_bot.config import load_config
+    from mm_bot.verify import format_report, verify_config
+
+    report = verify_config(load_config(args.config))
+    print(json.dumps(report.to_json(), indent=2) if args.json else format_report(report))
+    return EXIT_OK if report.ok else EXIT_ERROR
 
 
 def _cmd_check_config(args: argparse.Namespace) -> int:
@@ -105,6 +126,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_study_as2008(args)
         if args.command == "run":
             return _cmd_run(args)
+        if args.command == "verify":
+            return _cmd_verify(args)
         if args.command == "check-config":
             return _cmd_check_config(args)
     except ConfigError as exc:

@@ -16,7 +16,9 @@ where it is not:
 
 Bounds for a symbolic argument x, guarded by its domain (``Implies(x > -1, ...)`` for log1p), on
 breakpoints t_0 < ... < t_n spread over an interval hint for x (from the declared input ranges, by
-interval arithmetic on the term; the hint only chooses breakpoints, every bound holds for all x):
+interval arithmetic on the term; the hint only chooses breakpoints, every bound holds for all x).
+``axioms(pieces)`` builds them with n = ``pieces``: every resolution is sound, so the prover decides
+proofs with the coarsest and refines only to confirm a counterexample.
 
 - log1p (concave): tangents y <= ln(1+t) + (x-t)/(1+t) at every t and y <= x; chords
   t_i <= x <= t_i+1 -> y >= the line through (t_i, ln(1+t_i)), (t_i+1, ln(1+t_i+1)); monotone ends.
@@ -36,6 +38,7 @@ interval hint only the global facts remain (tangent at 0, x/(1+x) <= log1p(x), y
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Iterable
 from fractions import Fraction
@@ -44,7 +47,6 @@ from typing import Any
 import z3
 
 _ULPS = 4  # outward rounding of libm values; log1p/exp are accurate to < 1 ulp
-_PIECES = 8  # chords/tangents per symbolic transcendental
 _EXP_MAX = 700.0  # math.exp overflows near 709.8
 
 Interval = tuple[float, float]
@@ -81,20 +83,25 @@ def to_python(v: Any) -> int | float | bool:
     raise TypeError(f"not a Z3 value: {v}")
 
 
-def _breakpoints(lo: float, hi: float) -> list[float]:
-    if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
-        return [lo] if math.isfinite(lo) and lo == hi else []
-    return sorted({lo + (hi - lo) * i / _PIECES for i in range(_PIECES)} | {hi})
+def _breakpoints(hint: Interval | None, pieces: int) -> list[float]:
+    """``pieces`` + 1 evenly spaced points over ``hint`` (one point for a degenerate range)."""
+    if hint is None:
+        return []
+    lo, hi = hint
+    if hi <= lo:
+        return [lo]
+    return sorted({lo + (hi - lo) * i / pieces for i in range(pieces)} | {hi})
 
 
 class Z3Ops:
     """The ``Ops`` of the quote pipeline over Z3 terms (see the module docstring)."""
 
     def __init__(self) -> None:
-        self.axioms: list[Any] = []  # true facts about the fresh reals
+        self._fresh_reals: list[tuple[str, Any, Any, Interval | None]] = []  # (function, x, y, x's range)
         self.obligations: list[tuple[str, Any]] = []  # domain conditions, proved by well_defined
         self._memo: dict[tuple[str, int], tuple[Any, Any]] = {}  # keeps the argument term alive
         self._hints: dict[str, Interval] = {}
+        self._intervals: dict[int, tuple[Any, Interval | None]] = {}  # id -> (term kept alive, range)
 
     # --- ranges -------------------------------------------------------------------------------
     def declare(self, var: Any, lo: float, hi: float) -> None:
@@ -105,6 +112,12 @@ class Z3Ops:
         """An interval containing every value of term ``e`` over the declared ranges (or None)."""
         if _is_num(e):
             return (float(e), float(e))
+        key = e.get_id()  # Z3 reuses the ids of freed terms: the memo holds on to the term
+        if key not in self._intervals:  # terms are DAGs: memoise, or shared subterms cost 2^depth
+            self._intervals[key] = (e, self._interval(e))
+        return self._intervals[key][1]
+
+    def _interval(self, e: Any) -> Interval | None:
         if z3.is_int_value(e) or z3.is_rational_value(e):
             v = to_python(e)
             return (float(v), float(v))
@@ -115,22 +128,39 @@ class Z3Ops:
             a, b = self.interval(e.arg(1)), self.interval(e.arg(2))
             return None if a is None or b is None else (min(a[0], b[0]), max(a[1], b[1]))
         args = [self.interval(c) for c in e.children()]
-        if any(a is None for a in args) or not args:
+        ivs = [a for a in args if a is not None]
+        if not ivs or len(ivs) < len(args):
             return None
-        ivs: list[Interval] = [a for a in args if a is not None]
         out = _combine(kind, ivs)
         if out is None or any(math.isnan(v) for v in out):
             return None
         return out
 
     # --- fresh reals ----------------------------------------------------------------------------
-    def _fresh(self, name: str, x: Any) -> tuple[Any, bool]:
-        key = (name, x.get_id())
+    def _fresh(self, kind: str, x: Any, f: Callable[[float], float], domain: Any = None) -> Any:
+        """The memoised fresh real standing for ``f(x)``; registers it for ``axioms`` and its
+        ``domain`` condition (if any) as an obligation."""
+        key = (kind, x.get_id())
         if key in self._memo:
-            return self._memo[key][0], False
-        y = z3.Real(f"{name}!{len(self._memo)}")
+            return self._memo[key][0]
+        y = z3.Real(f"{kind}!{len(self._memo)}")
         self._memo[key] = (y, x)
-        return y, True
+        if domain is not None:
+            self.obligations.append((f"{kind} argument in its domain", domain))
+        hint = self.interval(x)
+        if hint is not None:
+            lo, hi = hint
+            if kind == "log1p":
+                lo = max(lo, -1.0 + 1e-12)
+            elif kind == "sqrt":
+                lo = max(lo, 0.0)
+            elif kind == "exp":
+                hi = min(hi, _EXP_MAX)
+            hint = (lo, hi) if lo <= hi and math.isfinite(lo) and math.isfinite(hi) else None
+        self._fresh_reals.append((kind, x, y, hint))
+        if hint is not None:  # f is increasing: a range for y, for terms built on it
+            self._hints[y.decl().name()] = (_out(f(hint[0]), up=False), _out(f(hint[1]), up=True))
+        return y
 
     def _bad_constant(self, what: str) -> Any:
         """A constant outside its function's domain: an unprovable obligation and an unknown value."""
@@ -138,31 +168,19 @@ class Z3Ops:
         y = z3.Real(f"undefined!{len(self.obligations)}")
         return y
 
+    def axioms(self, pieces: int) -> list[Any]:
+        """The bounds of every fresh real, with ``pieces`` chords per function (more: tighter, slower).
+
+        Every level is sound; a proof needs the coarsest, a faithful counterexample may need finer.
+        """
+        facts = {"log1p": _log1p_facts, "exp": _exp_facts, "sqrt": _sqrt_facts}
+        return [facts[kind](x, y, _breakpoints(hint, pieces)) for kind, x, y, hint in self._fresh_reals]
+
     # --- transcendental functions -------------------------------------------------------------
     def log1p(self, x: Any) -> Any:
         if _is_num(x):
             return math.log1p(x) if x > -1 else self._bad_constant(f"log1p({x}): argument must be > -1")
-        y, new = self._fresh("log1p", x)
-        if not new:
-            return y
-        domain = x > -1
-        self.obligations.append(("log1p argument > -1", domain))
-        facts = [y <= x]  # tangent at 0
-        hint = self.interval(x)
-        points = [t for t in _breakpoints(*hint) if t > -1] if hint else []
-        if not points:
-            facts.append(y * (1 + x) >= x)  # x/(1+x) <= ln(1+x), nonlinear: only without a hint
-        up = {t: _out(math.log1p(t), up=True) for t in points}
-        down = {t: _out(math.log1p(t), up=False) for t in points}
-        for t in points:
-            facts.append(y <= exact(up[t]) + exact(1 / (1 + Fraction(t))) * (x - exact(t)))
-        facts += _chords(x, y, points, down, below=True)
-        if points:
-            facts += [z3.Implies(x >= exact(points[-1]), y >= exact(down[points[-1]]))]
-            facts += [z3.Implies(x <= exact(points[0]), y <= exact(up[points[0]]))]
-            self._hints[y.decl().name()] = (down[points[0]], up[points[-1]])
-        self.axioms.append(z3.Implies(domain, z3.And(*facts)))
-        return y
+        return self._fresh("log1p", x, math.log1p, x > -1)
 
     def log(self, x: Any) -> Any:
         if _is_num(x):
@@ -172,49 +190,12 @@ class Z3Ops:
     def exp(self, x: Any) -> Any:
         if _is_num(x):
             return math.exp(x)
-        y, new = self._fresh("exp", x)
-        if not new:
-            return y
-        facts = [y > 0, y >= 1 + x]
-        hint = self.interval(x)
-        points = [t for t in _breakpoints(*hint) if t <= _EXP_MAX] if hint else []
-        up = {t: _out(math.exp(t), up=True) for t in points}
-        down = {t: _out(math.exp(t), up=False) for t in points}
-        for t in points:
-            facts.append(y >= exact(down[t]) * (1 + x - exact(t)))
-        facts += _chords(x, y, points, up, below=False)
-        if points:
-            facts += [z3.Implies(x >= exact(points[0]), y >= exact(down[points[0]]))]
-            facts += [z3.Implies(x <= exact(points[-1]), y <= exact(up[points[-1]]))]
-            self._hints[y.decl().name()] = (down[points[0]], up[points[-1]])
-        self.axioms.append(z3.And(*facts))
-        return y
+        return self._fresh("exp", x, math.exp)
 
     def sqrt(self, x: Any) -> Any:
         if _is_num(x):
             return math.sqrt(x) if x >= 0 else self._bad_constant(f"sqrt({x}): argument must be >= 0")
-        y, new = self._fresh("sqrt", x)
-        if not new:
-            return y
-        domain = x >= 0
-        self.obligations.append(("sqrt argument >= 0", domain))
-        facts = [y >= 0]
-        hint = self.interval(x)
-        roots = sorted({Fraction(math.sqrt(t)) for t in _breakpoints(*hint) if t >= 0}) if hint else []
-        if not roots:
-            facts.append(y * y == x)
-        for r in roots:
-            if r > 0:  # (r + x/r)/2 >= sqrt(x) for every r > 0 (AM-GM): an exact tangent
-                facts.append(y <= exact(r / 2) + exact(1 / (2 * r)) * x)
-        for a, b in zip(roots, roots[1:], strict=False):  # chord through (a^2, a) and (b^2, b)
-            inside = z3.And(x >= exact(a * a), x <= exact(b * b))
-            facts.append(z3.Implies(inside, y >= exact(a) + exact(1 / (a + b)) * (x - exact(a * a))))
-        for r in roots:
-            facts += [z3.Implies(x >= exact(r * r), y >= exact(r)), z3.Implies(x <= exact(r * r), y <= exact(r))]
-        if roots:
-            self._hints[y.decl().name()] = (float(roots[0]), float(roots[-1]))
-        self.axioms.append(z3.Implies(domain, z3.And(*facts)))
-        return y
+        return self._fresh("sqrt", x, math.sqrt, x >= 0)
 
     def pow(self, x: Any, y: Any) -> Any:
         if _is_num(x) and _is_num(y):
@@ -260,10 +241,58 @@ class Z3Ops:
         return a >= b
 
 
+def _log1p_facts(x: Any, y: Any, points: list[float]) -> Any:
+    """ln(1+x) is concave: below its tangents (valid everywhere), above its chords (per piece)."""
+    facts = [y <= x]  # the tangent at 0
+    if not points:
+        facts.append(y * (1 + x) >= x)  # x/(1+x) <= ln(1+x); nonlinear, so only without a range
+    up = {t: _out(math.log1p(t), up=True) for t in points}
+    down = {t: _out(math.log1p(t), up=False) for t in points}
+    for t in points:
+        facts.append(y <= exact(up[t]) + exact(1 / (1 + Fraction(t))) * (x - exact(t)))
+    facts += _chords(x, y, points, down, below=True)
+    if points:
+        facts.append(z3.Implies(x >= exact(points[-1]), y >= exact(down[points[-1]])))
+        facts.append(z3.Implies(x <= exact(points[0]), y <= exact(up[points[0]])))
+    return z3.Implies(x > -1, z3.And(*facts))
+
+
+def _exp_facts(x: Any, y: Any, points: list[float]) -> Any:
+    """e^x is convex: above its tangents (valid everywhere), below its chords (per piece)."""
+    facts = [y > 0, y >= 1 + x]
+    up = {t: _out(math.exp(t), up=True) for t in points}
+    down = {t: _out(math.exp(t), up=False) for t in points}
+    for t in points:  # e^t' (1 + x - t) with e^t' <= e^t is still below e^x (negative when 1+x-t < 0)
+        facts.append(y >= exact(down[t]) * (1 + x - exact(t)))
+    facts += _chords(x, y, points, up, below=False)
+    if points:
+        facts.append(z3.Implies(x >= exact(points[0]), y >= exact(down[points[0]])))
+        facts.append(z3.Implies(x <= exact(points[-1]), y <= exact(up[points[-1]])))
+    return z3.And(*facts)
+
+
+def _sqrt_facts(x: Any, y: Any, points: list[float]) -> Any:
+    """sqrt(x) with rational r: (r + x/r)/2 above (AM-GM), chords through (r^2, r) below. Exact."""
+    facts = [y >= 0]
+    roots = sorted({Fraction(math.sqrt(t)) for t in points if t >= 0})
+    if not roots:
+        facts.append(y * y == x)
+    for r in roots:
+        if r > 0:
+            facts.append(y <= exact(r / 2) + exact(1 / (2 * r)) * x)
+    for a, b in itertools.pairwise(roots):
+        inside = z3.And(x >= exact(a * a), x <= exact(b * b))
+        facts.append(z3.Implies(inside, y >= exact(a) + exact(1 / (a + b)) * (x - exact(a * a))))
+    if roots:
+        facts.append(z3.Implies(x >= exact(roots[-1] ** 2), y >= exact(roots[-1])))
+        facts.append(z3.Implies(x <= exact(roots[0] ** 2), y <= exact(roots[0])))
+    return z3.Implies(x >= 0, z3.And(*facts))
+
+
 def _chords(x: Any, y: Any, points: list[float], value: dict[float, float], below: bool) -> list[Any]:
     """Per piece [a, b]: y >= (below) or <= the line through (a, value[a]) and (b, value[b])."""
     out = []
-    for a, b in zip(points, points[1:], strict=False):
+    for a, b in itertools.pairwise(points):
         slope = (Fraction(value[b]) - Fraction(value[a])) / (Fraction(b) - Fraction(a))
         line = exact(value[a]) + exact(slope) * (x - exact(a))
         inside = z3.And(x >= exact(a), x <= exact(b))
