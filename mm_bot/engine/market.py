@@ -146,13 +146,8 @@ class MarketCore:
         self._last_label = {Side.BUY: "", Side.SELL: ""}
         self.last_fill_applied = False  # whether the last OwnFill changed anything (not a replay)
         self._check_strays = False
-        # GLFT with a session horizon quotes from the exact finite-horizon solution (the model's
-        # linear ODE system through the matrix exponential) instead of the asymptotic closed form.
-        self._exact_glft = (
-            dataclasses.replace(params.quote, kind="depths")
-            if params.quote.kind == "glft" and params.horizon.kind == "session"
-            else None
-        )
+        quote_params, exact = trading_quote_params(params)
+        self._exact_glft = quote_params if exact else None
         self._table: GlftDepthTable | None = None
         self._table_key: tuple[object, ...] = ()
         self._memo_key: tuple[object, ...] | None = None
@@ -548,6 +543,16 @@ class MarketCore:
             self.stats.cancels_sent += 1
             out.append(Cancel(order.client_order_id, order.side, d))
         return out
+
+
+def trading_quote_params(params: MarketParams) -> tuple[QuoteParams, bool]:
+    """The QuoteParams the core quotes with, and whether they take the exact GLFT depths: GLFT
+    with a session horizon quotes from the exact finite-horizon solution (the model's linear ODE
+    system through the matrix exponential) instead of the asymptotic closed form. ``verify`` uses
+    this too, so it proves what the core trades."""
+    if params.quote.kind == "glft" and params.horizon.kind == "session":
+        return dataclasses.replace(params.quote, kind="depths"), True
+    return params.quote, False
 
 
 _NO_TARGET = SideTarget(0, 0)

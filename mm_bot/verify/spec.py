@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 
 from mm_bot.config import MarketConfig
-from mm_bot.engine.market import MarketParams
+from mm_bot.engine.market import trading_quote_params
 from mm_bot.strategy.quote import QuoteParams
 from mm_bot.wiring import market_params
 
@@ -60,17 +60,6 @@ class MarketSpec:
         if self.exact_glft_depths:
             out["bid_depth, ask_depth"] = "any (exact GLFT table)"
         return out
-
-
-def trading_quote_params(mp: MarketParams) -> tuple[QuoteParams, bool]:
-    """The QuoteParams ``MarketCore`` quotes with, and whether they take the exact GLFT depths.
-
-    Mirrors ``MarketCore.__init__`` (GLFT with a session horizon quotes kind "depths" from the exact
-    finite-horizon table); ``tests/bot/test_verify.py`` checks the two agree.
-    """
-    if mp.quote.kind == "glft" and mp.horizon.kind == "session":
-        return dataclasses.replace(mp.quote, kind="depths"), True
-    return mp.quote, False
 
 
 def market_spec(m: MarketConfig) -> MarketSpec:

@@ -16,7 +16,7 @@ import z3
 
 import mm_bot.verify.prove as prove_module
 from mm_bot.config import AppConfig, MarketConfig, load_config
-from mm_bot.engine.market import MarketCore
+from mm_bot.engine.market import MarketCore, trading_quote_params
 from mm_bot.engine.orders import ClientOrderIds
 from mm_bot.errors import VerificationFailed
 from mm_bot.strategy.glft import exact_depth_table, glft_half_spread_and_skew
@@ -35,7 +35,7 @@ from mm_bot.verify import (
     verify_market,
     verify_spec,
 )
-from mm_bot.verify.spec import MarketSpec, trading_quote_params
+from mm_bot.verify.spec import MarketSpec
 from mm_bot.verify.z3ops import exact
 from mm_bot.wiring import market_params
 
