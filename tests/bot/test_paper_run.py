@@ -6,8 +6,10 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -204,3 +206,50 @@ def test_cli_bad_config_exits_2_with_yaml_path_and_no_traceback(tmp_path: Path) 
         assert proc.returncode == 2
         assert "markets[0].risk.max_position_base" in proc.stderr
         assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_signal_stops_the_run_cleanly(tmp_path: Path, sig: signal.Signals) -> None:
+    """SIGTERM or Ctrl-C (SIGINT): own orders cancelled, summary written, exit 0."""
+    env = {
+        **os.environ,
+        "MM_BOT__journal__paper_path": str(tmp_path / "j.sqlite"),
+        "MM_BOT__metrics__port": "0",
+    }
+    out = tmp_path / "s.json"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mm_bot.cli",
+            "run",
+            "--paper",
+            "--no-tui",
+            "--summary-json",
+            str(out),
+            "--config",
+            str(ROOT / "config.yaml"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # wait until it is quoting (the journal has an order)
+            if (tmp_path / "j.sqlite").exists():
+                with Journal.open(tmp_path / "j.sqlite") as journal:
+                    if journal.open_orders("BTC/USDT"):
+                        break
+            time.sleep(0.2)
+        proc.send_signal(sig)
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, stderr[-2000:]
+    summary = json.loads(out.read_text())
+    m = summary["markets"]["BTC/USDT"]
+    assert m["quotes_sent"] > 0
+    assert m["open_orders_at_exit"] == 0
+    assert "Traceback" not in stderr
