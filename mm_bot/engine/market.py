@@ -22,21 +22,27 @@ fill's notional and fee since the start of the run (or of the journal, on restar
 
 from __future__ import annotations
 
-import dataclasses
 import math
-from collections import Counter, deque
-from dataclasses import dataclass, field
+from collections import deque
 
-from mm_bot.engine.decide import DecideParams, Resting, SideDecision, SideTarget, decide
-from mm_bot.engine.horizon import HorizonParams, HorizonState
-from mm_bot.engine.lockouts import LockoutParams, Lockouts
+from mm_bot.engine.core_types import (
+    Cancel,
+    Command,
+    MarketParams,
+    MarketStats,
+    Place,
+    Tick,
+    trading_quote_params,
+)
+from mm_bot.engine.decide import Resting, SideDecision, SideTarget, decide
+from mm_bot.engine.horizon import HorizonState
+from mm_bot.engine.lockouts import Lockouts
 from mm_bot.engine.orders import ClientOrderIds, Order, OrderState, OrderStateError, OrderTable
 from mm_bot.engine.reasons import Action, Reason
-from mm_bot.engine.risk import RiskParams, RiskState, Unwind
+from mm_bot.engine.risk import RiskState, Unwind
 from mm_bot.model import (
     BookSnapshot,
     CancelRejected,
-    Instrument,
     OrderAccepted,
     OrderCancelled,
     OrderRejected,
@@ -47,69 +53,22 @@ from mm_bot.model import (
     Side,
     VenueEvent,
 )
-from mm_bot.strategy.estimators import EwmaVolatility, IntensityConfig, TradeIntensity, VolatilityConfig
+from mm_bot.strategy.estimators import EwmaVolatility, TradeIntensity
 from mm_bot.strategy.glft import GlftDepthTable, exact_depth_table
-from mm_bot.strategy.quote import Quote, QuoteInputs, QuoteParams, compute_quote
+from mm_bot.strategy.quote import Quote, QuoteInputs, compute_quote
 
 _BPS = 1e-4
 
-
-@dataclass(frozen=True, slots=True)
-class Place:
-    request: OrderRequest
-    decision: SideDecision
-
-
-@dataclass(frozen=True, slots=True)
-class Cancel:
-    client_order_id: str
-    side: Side
-    decision: SideDecision
-
-
-Command = Place | Cancel
-
-
-@dataclass(frozen=True, slots=True)
-class Tick:
-    """A timer event: re-evaluate (stale book, order age, lockout expiry) without market data."""
-
-    ts_ns: int
-
-
-@dataclass(frozen=True, slots=True)
-class MarketParams:
-    instrument: Instrument
-    quote: QuoteParams
-    decide: DecideParams
-    lockouts: LockoutParams
-    risk: RiskParams
-    horizon: HorizonParams
-    tolerance_bps: float
-    sigma_prior: float  # price units per sqrt(s): the fixed value, or EWMA's until it is warm
-    volatility: VolatilityConfig | None  # None: sigma stays fixed
-    sigma_floor: float  # price units per sqrt(s), applied to EWMA output
-    sigma_cap: float
-    intensity_fixed: tuple[float, float] | None  # (A per s, k per price); None means estimated
-    intensity: IntensityConfig | None
-    order_type: OrderType = OrderType.POST_ONLY
-    recent_decisions: int = 20
-
-
-@dataclass(slots=True)
-class MarketStats:
-    """Counters for the run summary (names follow DESIGN.md's summary contract)."""
-
-    quotes_sent: int = 0
-    cancels_sent: int = 0
-    fills: int = 0
-    volume_lots: int = 0
-    max_abs_position_lots: int = 0
-    decision_reasons: Counter[str] = field(default_factory=Counter)
-    malformed: Counter[str] = field(default_factory=Counter)
-    rejects: Counter[str] = field(default_factory=Counter)
-    book_updates: int = 0
-    trades_seen: int = 0
+__all__ = [
+    "Cancel",
+    "Command",
+    "MarketCore",
+    "MarketParams",
+    "MarketStats",
+    "Place",
+    "Tick",
+    "trading_quote_params",
+]
 
 
 class MarketCore:
@@ -543,16 +502,6 @@ class MarketCore:
             self.stats.cancels_sent += 1
             out.append(Cancel(order.client_order_id, order.side, d))
         return out
-
-
-def trading_quote_params(params: MarketParams) -> tuple[QuoteParams, bool]:
-    """The QuoteParams the core quotes with, and whether they take the exact GLFT depths: GLFT
-    with a session horizon quotes from the exact finite-horizon solution (the model's linear ODE
-    system through the matrix exponential) instead of the asymptotic closed form. ``verify`` uses
-    this too, so it proves what the core trades."""
-    if params.quote.kind == "glft" and params.horizon.kind == "session":
-        return dataclasses.replace(params.quote, kind="depths"), True
-    return params.quote, False
 
 
 _NO_TARGET = SideTarget(0, 0)
