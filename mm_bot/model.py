@@ -19,6 +19,10 @@ class Side(IntEnum):
     BUY = 1
     SELL = -1
 
+    # Enum's own __hash__ is a Python-level call; the int's is the same value class (Side.BUY == 1)
+    # and costs nothing. Sides key several dicts on the per-update path.
+    __hash__ = int.__hash__
+
     @property
     def label(self) -> str:
         return "bid" if self is Side.BUY else "ask"

@@ -10,6 +10,8 @@ from enum import StrEnum
 
 
 class Action(StrEnum):
+    __hash__ = str.__hash__  # as fast as a str key (Enum's __hash__ is a Python-level call)
+
     SEND = "send"  # place a new order
     KEEP = "keep"  # leave the resting order as it is
     CANCEL = "cancel"  # cancel the resting order, place nothing
@@ -18,6 +20,8 @@ class Action(StrEnum):
 
 
 class Reason(StrEnum):
+    __hash__ = str.__hash__
+
     OPTIMAL_PRICE = "optimal_price"  # the model's price moved (or there was no order)
     WITHIN_TOLERANCE = "within_tolerance"  # resting order close enough to the new optimum
     FILL_LOCKOUT = "fill_lockout"
