@@ -163,16 +163,15 @@ async def run_app(
                 log.error("kill_switch_fired", market=m.symbol, reason=exc.reason)
                 stop.set()
 
-        async def show() -> None:
+        async def show(view: LiveView) -> None:
             while True:
-                rv = _run_view(opts.mode, markets, clock_ns() - start_ns, kill_reason)
-                if view is not None:
-                    view.update(rv)
+                view.update(_run_view(opts.mode, markets, clock_ns() - start_ns, kill_reason))
                 await asyncio.sleep(0.25)
 
         async with asyncio.TaskGroup() as tg:
             tasks = [tg.create_task(guarded(m), name=f"market:{m.symbol}") for m in markets]
-            tasks.append(tg.create_task(show(), name="view"))
+            if view is not None:  # without a terminal view there is nothing to refresh
+                tasks.append(tg.create_task(show(view), name="view"))
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(opts.duration_s):
                     await stop.wait()
