@@ -34,6 +34,7 @@ from mm_bot.model import (
     OrderCancelled,
     OwnFill,
     PublicTrade,
+    Side,
     VenueEvent,
 )
 from mm_bot.model import OrderRejected as OrderRejectedEvent
@@ -105,14 +106,19 @@ class MarketRunner:
                 if self._journal is not None:
                     self._journal.record_order_intent(command.request, self.symbol, self._clock())
                 if t0 is not None:
-                    self.decision_latency_ns.append(time.perf_counter_ns() - t0)
+                    self._record_latency(time.perf_counter_ns() - t0)
                     t0 = None
                 await self._place(command)
             else:
                 if t0 is not None:
-                    self.decision_latency_ns.append(time.perf_counter_ns() - t0)
+                    self._record_latency(time.perf_counter_ns() - t0)
                     t0 = None
                 await self._cancel(command)
+
+    def _record_latency(self, ns: int) -> None:
+        self.decision_latency_ns.append(ns)
+        if self._metrics is not None:
+            self._metrics.observe_decision_latency(ns / 1e9)
 
     async def _place(self, command: Place) -> None:
         request = command.request
@@ -206,8 +212,27 @@ class MarketRunner:
             q = core.last_quote
             if q is not None:
                 m.set_reservation(q.reservation_price)
+            if commands or isinstance(event, _ORDER_EVENTS):
+                self._export_quotes(m)
         for d in decisions:
             self._log.debug("decision_made", side=d.side.label, decision=d.label, price_ticks=d.price_ticks)
+
+    def _export_quotes(self, m: MarketMetrics) -> None:
+        """Our resting quotes, spread, model inputs and open orders: after anything that changed them."""
+        core = self.core
+        inst = core.instrument
+        prices = {}
+        for side in (Side.BUY, Side.SELL):
+            order = core.orders.resting(side)
+            prices[side] = inst.price_of(order.request.price_ticks) if order is not None else None
+            m.set_quote_price(side, prices[side])
+        bid, ask = prices[Side.BUY], prices[Side.SELL]
+        if bid is not None and ask is not None and core.mid == core.mid:
+            m.set_spread_bps((ask - bid) / core.mid * 1e4)
+        m.set_sigma(core.sigma())
+        a, k, _ = core.intensity_a_k(self._clock())
+        m.set_intensity(a, k)
+        m.set_open_orders(len(core.orders.live_orders()))
 
     # -------------------------------------------------------------------------------- shutdown
     async def shutdown(self, timeout_s: float = 3.0) -> int:

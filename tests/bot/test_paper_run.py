@@ -119,7 +119,12 @@ async def test_paper_run_quotes_fills_and_exits_clean(tmp_path: Path) -> None:
     assert samples[("mm_up", ())] == 1.0
     sent = sum(v for (name, labels), v in samples.items() if name == "mm_orders_sent_total")
     assert sent > 0
-    assert samples[("mm_mid_price", (("market", "BTC/USDT"),))] > 0
+    market = (("market", "BTC/USDT"),)
+    assert samples[("mm_mid_price", market)] > 0
+    assert samples[("mm_decision_latency_seconds_count", market)] > 0
+    assert samples[("mm_sigma", market)] > 0
+    assert samples[("mm_intensity_k", market)] > 0
+    assert samples[("mm_spread_bps", market)] > 0
 
 
 async def test_restart_on_same_journal_restores_position_and_balances(tmp_path: Path) -> None:
