@@ -168,15 +168,20 @@ async def run_app(
                 view.update(_run_view(opts.mode, markets, clock_ns() - start_ns, kill_reason))
                 await asyncio.sleep(0.25)
 
-        async with asyncio.TaskGroup() as tg:
-            tasks = [tg.create_task(guarded(m), name=f"market:{m.symbol}") for m in markets]
-            if view is not None:  # without a terminal view there is nothing to refresh
-                tasks.append(tg.create_task(show(view), name="view"))
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(opts.duration_s):
-                    await stop.wait()
-            for task in tasks:
-                task.cancel()
+        crash: str | None = None
+        try:
+            async with asyncio.TaskGroup() as tg:
+                tasks = [tg.create_task(guarded(m), name=f"market:{m.symbol}") for m in markets]
+                if view is not None:  # without a terminal view there is nothing to refresh
+                    tasks.append(tg.create_task(show(view), name="view"))
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(opts.duration_s):
+                        await stop.wait()
+                for task in tasks:
+                    task.cancel()
+        except* Exception as group:  # a crash still cancels every own order below
+            crash = repr(group.exceptions[0])
+            log.error("run_crashed", error=crash, exc_info=group.exceptions[0])
         # Every market task has ended: cancel own orders, bounded.
         open_at_exit = await asyncio.gather(*(m.runner.shutdown(SHUTDOWN_TIMEOUT_S) for m in markets))
         for m in markets:
@@ -184,11 +189,12 @@ async def run_app(
             journal.save_balances(f"paper/{m.symbol}", balances, clock_ns())
         duration_s = (clock_ns() - start_ns) / 1e9
         summary = _summary(opts.mode, duration_s, markets, list(open_at_exit), kill_reason)
+        summary["error"] = crash
         if opts.summary_json is not None:
             opts.summary_json.parent.mkdir(parents=True, exist_ok=True)
             opts.summary_json.write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
-        log.info("run_stopped", duration_s=round(duration_s, 3), kill_reason=kill_reason)
-        return RunResult(1 if kill_reason else 0, summary)
+        log.info("run_stopped", duration_s=round(duration_s, 3), kill_reason=kill_reason, error=crash)
+        return RunResult(1 if kill_reason or crash else 0, summary)
     finally:
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop = asyncio.get_running_loop()

@@ -72,9 +72,12 @@ class MarketRunner:
     # ------------------------------------------------------------------------------ main loop
     async def run(self) -> None:
         """Trade until cancelled; raises ``KillSwitch`` when a risk limit fires."""
-        async with asyncio.TaskGroup() as tg:
-            tg.create_task(self._pump(), name=f"pump:{self.symbol}")
-            await self._loop()
+        try:
+            async with asyncio.TaskGroup() as tg:
+                tg.create_task(self._pump(), name=f"pump:{self.symbol}")
+                await self._loop()
+        except* KillSwitch as group:  # the TaskGroup wraps it; callers expect the KillSwitch itself
+            raise group.exceptions[0] from None
 
     async def _pump(self) -> None:
         async for event in self.venue.events():

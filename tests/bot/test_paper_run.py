@@ -258,3 +258,62 @@ def test_signal_stops_the_run_cleanly(tmp_path: Path, sig: signal.Signals) -> No
     assert m["quotes_sent"] > 0
     assert m["open_orders_at_exit"] == 0
     assert "Traceback" not in stderr
+
+
+async def test_kill_switch_cancels_everything_and_exits_nonzero_with_reason(tmp_path: Path) -> None:
+    """A maker fee of 50 bps (0.30 USDT per 0.001 BTC fill, against ~0.006 of spread captured) and
+    a 0.1 USDT daily loss limit: the first fills fire the kill switch; the run stops by itself well
+    before its duration, cancels all own orders, and reports exit code 1 with the reason."""
+    cfg = load_config(
+        ROOT / "config.yaml",
+        environ={
+            "MM_BOT__paper__synthetic__markets__BTC/USDT__as_flow__a_per_s": "15.0",
+            "MM_BOT__paper__fees__maker_bps": "50",
+            "MM_BOT__markets__0__risk__daily_loss_limit_quote": "0.1",
+            "MM_BOT__journal__paper_path": str(tmp_path / "journal.sqlite"),
+        },
+    )
+    result = await run_app(
+        cfg, RunOptions("paper", duration_s=60.0, metrics_port=0), registry=CollectorRegistry()
+    )
+    assert result.exit_code == 1
+    assert result.summary["kill_reason"] == "daily_loss_limit"
+    m = result.summary["markets"]["BTC/USDT"]
+    assert m["kill_reason"] == "daily_loss_limit"
+    assert m["open_orders_at_exit"] == 0
+    assert m["pnl_quote"] < -0.1
+    assert result.summary["duration_s"] < 60.0
+    assert (
+        m["decision_reasons"].get("cancel(kill_switch)", 0)
+        + m["decision_reasons"].get("nothing(kill_switch)", 0)
+        + m["decision_reasons"].get("cancel(shutdown)", 0)
+        > 0
+    )
+
+
+async def test_crash_still_cancels_own_orders_and_exits_nonzero(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An unexpected error inside a market task: every own order is still cancelled, the summary
+    names the error, the exit code is 1."""
+    from mm_bot.engine import market
+
+    real = market.MarketCore.on_event
+    calls = {"n": 0}
+
+    def flaky(self: market.MarketCore, event: object, now_ns: int) -> list[market.Command]:
+        calls["n"] += 1
+        if calls["n"] == 60 and self.orders.live_orders():  # once, while quotes are resting
+            raise RuntimeError("injected failure")
+        return real(self, event, now_ns)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(market.MarketCore, "on_event", flaky)
+    result = await run_app(
+        lively_config(tmp_path),
+        RunOptions("paper", duration_s=20.0, metrics_port=0),
+        registry=CollectorRegistry(),
+    )
+    assert result.exit_code == 1
+    assert "injected failure" in result.summary["error"]
+    assert result.summary["markets"]["BTC/USDT"]["open_orders_at_exit"] == 0
+    assert result.summary["duration_s"] < 20.0
