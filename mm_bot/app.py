@@ -284,6 +284,7 @@ def _summary(
             "book_updates": st.book_updates,
             "trades_seen": st.trades_seen,
             "malformed_events": dict(st.malformed),
+            "one_sided_books": st.one_sided_books,
             "rejects": dict(st.rejects),
             "kill_reason": core.kill_reason,
         }

@@ -71,6 +71,7 @@ class MarketStats:
     malformed: Counter[str] = field(default_factory=Counter)
     rejects: Counter[str] = field(default_factory=Counter)
     book_updates: int = 0
+    one_sided_books: int = 0
     trades_seen: int = 0
 
 

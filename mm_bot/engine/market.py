@@ -173,7 +173,9 @@ class MarketCore:
             self.stats.malformed["book_sequence"] += 1
             return False
         if not bids or not asks:
-            self.stats.malformed["book_one_sided"] += 1
+            # A real market state (a side swept empty), not bad data: no mid, so nothing to quote
+            # on; counted apart from malformed data. If it lasts, the stale-book guard cancels.
+            self.stats.one_sided_books += 1
             return False
         if not (_levels_ok(bids, descending=True) and _levels_ok(asks, descending=False)):
             self.stats.malformed["book_levels"] += 1

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 from typing import Any
 
@@ -67,6 +67,7 @@ class MarketRunner:
         self._queue: asyncio.Queue[VenueEvent] = asyncio.Queue()
         self.decision_latency_ns: deque[int] = deque(maxlen=latency_samples)
         self.core_latency_ns: deque[int] = deque(maxlen=latency_samples)  # on_event alone
+        self._malformed_exported: Counter[str] = Counter()
         self._log = log.bind(market=self.symbol)
 
     # ------------------------------------------------------------------------------ main loop
@@ -217,6 +218,12 @@ class MarketRunner:
                 m.set_reservation(q.reservation_price)
             if commands or isinstance(event, _ORDER_EVENTS):
                 self._export_quotes(m)
+            malformed = core.stats.malformed
+            if malformed.total() != self._malformed_exported.total():
+                for kind, count in (malformed - self._malformed_exported).items():
+                    for _ in range(count):
+                        m.malformed_event(kind)
+                self._malformed_exported = Counter(malformed)
         for d in decisions:
             self._log.debug("decision_made", side=d.side.label, decision=d.label, price_ticks=d.price_ticks)
 

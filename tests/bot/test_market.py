@@ -413,8 +413,6 @@ GOOD_ASKS = ((ASK + UP, 5), (ASK + UP + 10, 5))
 MALFORMED = [
     ("crossed", _shifted(((ASK + UP + 10, 5),), GOOD_ASKS), "book_crossed"),
     ("locked", _shifted(((ASK + UP, 5),), GOOD_ASKS), "book_crossed"),
-    ("no_asks", _shifted(GOOD_BIDS, ()), "book_one_sided"),
-    ("no_bids", _shifted((), GOOD_ASKS), "book_one_sided"),
     ("repeated_seq", _shifted(GOOD_BIDS, GOOD_ASKS, seq=1), "book_sequence"),
     ("old_seq", _shifted(GOOD_BIDS, GOOD_ASKS, seq=0), "book_sequence"),
     ("zero_qty", _shifted(((BID + UP, 0), (BID + UP - 10, 5)), GOOD_ASKS), "book_levels"),
@@ -445,6 +443,20 @@ def test_malformed_market_data_is_dropped_and_counted(event: BookSnapshot | Publ
     # the next good book is used as usual: the drop did not poison the sequence or the quotes
     good = h.feed(BookSnapshot(T0 + 200 * MS, T0, 2, GOOD_BIDS, GOOD_ASKS))
     assert len(places(good)) == 2 and h.core.mid == pytest.approx(60_050.0)
+
+
+@pytest.mark.parametrize(
+    "event", [_shifted(GOOD_BIDS, ()), _shifted((), GOOD_ASKS)], ids=["no_asks", "no_bids"]
+)
+def test_one_sided_book_is_counted_apart_and_not_quoted_on(event: BookSnapshot) -> None:
+    """A side swept empty is a market state, not malformed data: counted apart, no mid, no quotes."""
+    h = Harness()
+    h.start()
+    view = (h.core.mid, h.core.best_bid, h.core.best_ask, h.core.last_book_ns)
+    assert h.feed(event) == []
+    assert h.core.stats.one_sided_books == 1
+    assert h.core.stats.malformed == Counter()
+    assert (h.core.mid, h.core.best_bid, h.core.best_ask, h.core.last_book_ns) == view
 
 
 def test_malformed_first_book_leaves_no_mid() -> None:
