@@ -15,10 +15,9 @@ from hypothesis import strategies as st
 
 from mm_bot.config import load_config
 from mm_bot.engine.horizon import DAY_NS, NS, AtEnd, HorizonParams, HorizonState
-from mm_bot.engine.market import Cancel, Command, MarketCore, MarketParams, Place, Tick
-from mm_bot.engine.orders import ClientOrderIds, OrderState
+from mm_bot.engine.market import Cancel, Command, MarketParams, Place, Tick
+from mm_bot.engine.orders import OrderState
 from mm_bot.model import (
-    BookSnapshot,
     Liquidity,
     OrderAccepted,
     OrderCancelled,
@@ -26,9 +25,9 @@ from mm_bot.model import (
     OrderType,
     OwnFill,
     Side,
-    VenueEvent,
 )
 from mm_bot.wiring import market_params
+from tests.bot.core_driver import CoreDriver
 
 MS = 1_000_000
 H = 3600 * NS
@@ -148,25 +147,11 @@ def session(at_end: AtEnd, length_s: float = 10.0) -> MarketParams:
     return dataclasses.replace(p, volatility=None, horizon=horizon)
 
 
-class Driver:
-    """A core plus the decision reasons counted by the last event."""
+class Driver(CoreDriver):
+    """The shared core driver, starting at this module's noon."""
 
     def __init__(self, p: MarketParams, position_lots: int = 0) -> None:
-        self.core = MarketCore(p, ClientOrderIds("z"), T0)
-        if position_lots:
-            self.core.restore(position_lots, 0.0, 0.0, 0, 0)
-        self.seq = 0
-        self.reasons: Counter[str] = Counter()
-
-    def feed(self, event: VenueEvent | Tick) -> list[Command]:
-        before = Counter(self.core.stats.decision_reasons)
-        out = self.core.on_event(event, event.ts_ns)
-        self.reasons = self.core.stats.decision_reasons - before
-        return out
-
-    def book(self, ts_ns: int, bid: int = BID, ask: int = ASK) -> list[Command]:
-        self.seq += 1
-        return self.feed(BookSnapshot(ts_ns, ts_ns, self.seq, ((bid, 5),), ((ask, 5),)))
+        super().__init__(p, T0, position_lots, prefix="z")
 
     def settle(self, cmds: Sequence[Command], ts_ns: int) -> list[Command]:
         """Ack every place and confirm every cancel, and the same for what that triggers."""

@@ -43,6 +43,7 @@ from mm_bot.model import (
     VenueEvent,
 )
 from mm_bot.wiring import market_params
+from tests.bot.core_driver import CoreDriver
 
 MS = 1_000_000
 S = 1_000_000_000
@@ -93,25 +94,14 @@ def side_labels(cmds: Sequence[Command], side: Side) -> list[str]:
     return [c.decision.label for c in cmds if c.decision.side is side]
 
 
-class Harness:
-    """One core, its book sequence counter, and the decision reasons counted by the last event."""
+class Harness(CoreDriver):
+    """The shared core driver with this module's defaults and a two-level book."""
 
     def __init__(self, p: MarketParams | None = None, position_lots: int = 0, prefix: str = "t") -> None:
-        self.core = MarketCore(p or params(), ClientOrderIds(prefix), T0)
-        if position_lots:
-            self.core.restore(position_lots, 0.0, 0.0, 0, 0)
-        self.seq = 0
-        self.reasons: Counter[str] = Counter()
+        super().__init__(p or params(), T0, position_lots, prefix)
 
-    def feed(self, event: VenueEvent | Tick) -> list[Command]:
-        before = Counter(self.core.stats.decision_reasons)
-        out = self.core.on_event(event, event.ts_ns)
-        self.reasons = self.core.stats.decision_reasons - before
-        return out
-
-    def book(self, ts_ns: int, bid: int = BID, ask: int = ASK) -> list[Command]:
-        self.seq += 1
-        return self.feed(make_book(ts_ns, self.seq, bid, ask))
+    def snapshot(self, ts_ns: int, seq: int, bid: int, ask: int) -> BookSnapshot:
+        return make_book(ts_ns, seq, bid, ask)
 
     def tick(self, ts_ns: int) -> list[Command]:
         return self.feed(Tick(ts_ns))
