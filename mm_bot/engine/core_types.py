@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from mm_bot.engine.decide import DecideParams, SideDecision
 from mm_bot.engine.horizon import HorizonParams
@@ -16,14 +17,15 @@ from mm_bot.strategy.estimators import IntensityConfig, VolatilityConfig
 from mm_bot.strategy.quote import QuoteParams
 
 
-@dataclass(frozen=True, slots=True)
-class Place:
+class Place(NamedTuple):
+    """Send ``request``. Commands are NamedTuples: built on the hot path, ~3x cheaper than frozen
+    dataclasses and just as immutable."""
+
     request: OrderRequest
     decision: SideDecision
 
 
-@dataclass(frozen=True, slots=True)
-class Cancel:
+class Cancel(NamedTuple):
     client_order_id: str
     side: Side
     decision: SideDecision

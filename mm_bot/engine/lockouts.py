@@ -58,6 +58,15 @@ class Lockouts:
         ]
         return min(later) if later else 0
 
+    def next_deadline_ns(self, now_ns: int) -> int:
+        """The first deadline after ``now_ns`` on either side, or 0 if none (one call per update)."""
+        nxt = 0
+        for deadlines in (self._fill_until, self._reject_until, self._order_until):
+            for t in deadlines.values():
+                if t > now_ns and (nxt == 0 or t < nxt):
+                    nxt = t
+        return nxt
+
     def until_ns(self, side: Side) -> int:
         """When every lockout on ``side`` has ended (0 if none ever ran)."""
         return max(self._fill_until[side], self._reject_until[side], self._order_until[side])

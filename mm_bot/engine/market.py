@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from operator import gt, lt
 
 from mm_bot.engine.core_types import (
     Cancel,
@@ -109,10 +110,24 @@ class MarketCore:
         self._exact_glft = quote_params if exact else None
         self._table: GlftDepthTable | None = None
         self._table_key: tuple[object, ...] = ()
-        self._memo_key: tuple[object, ...] | None = None
+        self._memo_key: _Inputs | None = None
         self._memo_labels: tuple[str, str] = ("", "")
-        self._memo_until_ns = 0
+        self._memo_now_ns = 0
+        self._memo_orders: tuple[Order | None, Order | None] = (None, None)
+        # The order table's per-side views, rebuilt only when the table changed (its version).
+        self._views_version = -1
+        self._views: tuple[_View, _View] = ((None, False, 0), (None, False, 0))
+        self._resting_views: tuple[Resting | None, Resting | None] = (None, None)
         self.halted: Reason | None = None  # shutting down: cancel everything, send nothing
+        # Derived state kept current by the events that change it, so a requote only reads it.
+        self._sigma = params.sigma_prior
+        self._max_lots = params.risk.max_position_lots
+        self._tolerance_per_mid = params.tolerance_bps * _BPS / self._tick
+        self._horizon_ends = params.horizon.kind != "infinite"
+        self._fixed_a_k = params.intensity_fixed
+        hard = params.risk.hard_position_lots
+        self._hard_lots = hard if hard is not None else _NEVER
+        self._may_unwind = hard is not None or (self._horizon_ends and params.horizon.at_end == "flatten")
 
     # ------------------------------------------------------------------------------ restore
     def restore(
@@ -130,7 +145,7 @@ class MarketCore:
     def on_event(self, event: VenueEvent | Tick, now_ns: int) -> list[Command]:
         """Apply one event; return the commands to send now (possibly none)."""
         if isinstance(event, BookSnapshot):
-            if not self._on_book(event):
+            if not self._on_book(event, now_ns):
                 return []
             return self._requote(now_ns)
         if isinstance(event, PublicTrade):
@@ -167,7 +182,7 @@ class MarketCore:
             self.stats.malformed["order_state"] += 1
             return None
 
-    def _on_book(self, book: BookSnapshot) -> bool:
+    def _on_book(self, book: BookSnapshot, now_ns: int) -> bool:
         bids, asks = book.bids, book.asks
         if book.seq <= self.last_seq:
             self.stats.malformed["book_sequence"] += 1
@@ -177,7 +192,7 @@ class MarketCore:
             # on; counted apart from malformed data. If it lasts, the stale-book guard cancels.
             self.stats.one_sided_books += 1
             return False
-        if not (_levels_ok(bids, descending=True) and _levels_ok(asks, descending=False)):
+        if not (_bids_ok(bids) and _asks_ok(asks)):
             self.stats.malformed["book_levels"] += 1
             return False
         if bids[0][0] >= asks[0][0]:
@@ -188,8 +203,13 @@ class MarketCore:
         self.mid = (self.best_bid + self.best_ask) * 0.5 * self._tick
         self.last_book_ns = book.ts_ns
         self.stats.book_updates += 1
-        if self.vol is not None:
-            self.vol.update(book.ts_ns, self.mid)
+        vol = self.vol
+        if vol is not None:
+            vol.update(book.ts_ns, self.mid)
+            if vol.is_warm:
+                p = self.params
+                self._sigma = min(max(vol.sigma_price_per_sqrt_s(), p.sigma_floor), p.sigma_cap)
+        self._mark(now_ns)
         return True
 
     def _on_trade(self, trade: PublicTrade, now_ns: int) -> None:
@@ -226,6 +246,15 @@ class MarketCore:
         self.stats.volume_lots += fill.qty_lots
         self.stats.max_abs_position_lots = max(self.stats.max_abs_position_lots, abs(self.position_lots))
         self.lockouts.on_fill(side, now_ns)
+        self._mark(now_ns)
+
+    def _mark(self, now_ns: int) -> None:
+        """Mark PnL to the mid for the daily loss limit; PnL moves only with the mid or a fill."""
+        mid = self.mid
+        if mid == mid:
+            fired = self.risk.on_pnl(self.cash_quote + self.position_lots * self._lot * mid, now_ns)
+            if fired is not None:
+                self.kill_reason = fired
 
     # ------------------------------------------------------------------------------ quoting
     @property
@@ -238,17 +267,15 @@ class MarketCore:
         return self.cash_quote + self.position_base * self.mid
 
     def sigma(self) -> float:
-        """sigma in price units per sqrt(s): the configured value until the EWMA estimate is warm."""
-        if self.vol is None or not self.vol.is_warm:
-            return self.params.sigma_prior
-        raw = self.vol.sigma_price_per_sqrt_s()
-        return min(max(raw, self.params.sigma_floor), self.params.sigma_cap)
+        """sigma in price units per sqrt(s): the configured value until the EWMA estimate is warm,
+        then the estimate clamped to [floor, cap] (refreshed on each book update)."""
+        return self._sigma
 
     def intensity_a_k(self, now_ns: int) -> tuple[float, float, bool]:
         """(A, k, ready)."""
         if self.intensity is None:
-            assert self.params.intensity_fixed is not None
-            a, k = self.params.intensity_fixed
+            assert self._fixed_a_k is not None
+            a, k = self._fixed_a_k
             return a, k, True
         cal = self.intensity.calibration(now_ns)
         return cal.A_per_s, cal.k_per_price, cal.ready
@@ -263,109 +290,151 @@ class MarketCore:
         gate = self.risk.gate(now_ns, self.last_book_ns)
         if gate is not None:
             return gate
-        if self.horizon.ended(now_ns):
+        if self._horizon_ends and self.horizon.ended(now_ns):
             return Reason.HORIZON_END
         if not intensity_ready:
             return Reason.WARM_UP
         return None
 
     def _requote(self, now_ns: int) -> list[Command]:
-        a, k, ready = self.intensity_a_k(now_ns)
-        if self.mid == self.mid:
-            fired = self.risk.on_pnl(self.pnl_quote(), now_ns)
-            if fired is not None:
-                self.kill_reason = fired
-        gate = self._gate(now_ns, ready)
-        sigma = self.sigma()
-        tau_s = self.horizon.tau_s(now_ns)
-        # Every input of the decisions below. When none changed since the last evaluation, which
-        # sent nothing, and no time threshold (lockout end, order age, stale book) was crossed, the
-        # decisions would be the same again: count them and return without recomputing.
-        key = (
-            gate,
-            self.best_bid,
-            self.best_ask,
-            self.position_lots,
-            self.orders.version,
-            sigma,
-            a,
-            k,
-            tau_s,
-        )
-        if self.memoize and key == self._memo_key and now_ns < self._memo_until_ns:
+        # This runs on every update: derived state is read from fields kept current by the events
+        # (sigma, PnL, the order table's views), helpers are inlined where a call would cost more
+        # than the work, and nothing is built that the update does not need.
+        inputs = self._decision_inputs(now_ns)
+        # When no input changed since the last evaluation, which sent nothing, and no time
+        # threshold (lockout end, order age, stale book) was crossed, the decisions would be the
+        # same again: count them and return without recomputing.
+        if inputs == self._memo_key and self.memoize and now_ns < self._next_threshold_ns():
             counts = self.stats.decision_reasons
             for label in self._memo_labels:
                 counts[label] += 1
             return []
-        buy_view = self.orders.side_summary(Side.BUY)
-        sell_view = self.orders.side_summary(Side.SELL)
-        if gate is None and self.best_bid is not None and self.best_ask is not None:
-            qparams, bid_depth, ask_depth = self.params.quote, 0.0, 0.0
-            if self._exact_glft is not None:
+        quote, (bid_d, ask_d) = self._evaluate(inputs, now_ns)
+        if quote is not None:
+            self.last_quote = quote
+        commands: list[Command] = []
+        if self._check_strays:
+            self._cancel_strays(now_ns, commands)
+        buy_view, sell_view = self._views
+        self._apply(bid_d, buy_view[2], now_ns, commands)
+        self._apply(ask_d, sell_view[2], now_ns, commands)
+        gate = inputs[0]
+        if self._may_unwind and (abs(self.position_lots) > self._hard_lots or gate is Reason.HORIZON_END):
+            self._maybe_unwind(gate, now_ns, commands)
+        if commands:
+            self._memo_key = None
+        else:
+            self._memo_key = inputs
+            self._memo_labels = (bid_d.label, ask_d.label)
+            self._memo_now_ns = now_ns
+            self._memo_orders = (buy_view[0], sell_view[0])
+        return commands
+
+    def preview(self, now_ns: int) -> tuple[SideDecision, SideDecision]:
+        """The decisions the core would take at ``now_ns`` on what it knows, with no effect on its
+        state (nothing counted, sent or recorded). The runner calls it while the market is quiet
+        to keep the decision path in the CPU caches."""
+        return self._evaluate(self._decision_inputs(now_ns), now_ns)[1]
+
+    def _decision_inputs(self, now_ns: int) -> _Inputs:
+        """Everything a decision depends on besides time thresholds, as one comparable tuple."""
+        if self.intensity is None:
+            a, k = self._fixed_a_k  # type: ignore[misc]  # set whenever intensity is None
+            ready = True
+        else:
+            cal = self.intensity.calibration(now_ns)
+            a, k, ready = cal.A_per_s, cal.k_per_price, cal.ready
+        return (
+            self._gate(now_ns, ready),
+            self.best_bid,
+            self.best_ask,
+            self.position_lots,
+            self.orders.version,
+            self._sigma,
+            a,
+            k,
+            self.horizon.tau_s(now_ns),
+        )
+
+    def _evaluate(
+        self, inputs: _Inputs, now_ns: int
+    ) -> tuple[Quote | None, tuple[SideDecision, SideDecision]]:
+        """The quote (None when gated) and both sides' decisions for ``inputs``; changes no state
+        other than the cached order-table views."""
+        gate, best_bid, best_ask, position_lots, version, sigma, a, k, tau_s = inputs
+        if version != self._views_version:
+            orders = self.orders
+            self._views_version = version
+            self._views = orders.side_summary(Side.BUY), orders.side_summary(Side.SELL)
+            self._resting_views = _resting(self._views[0]), _resting(self._views[1])
+        buy_view, sell_view = self._views
+        mid = self.mid
+        quote = None
+        if gate is None and best_bid is not None and best_ask is not None:
+            position_base = position_lots * self._lot
+            if self._exact_glft is None:
+                qparams, bid_depth, ask_depth = self.params.quote, 0.0, 0.0
+            else:
                 qparams = self._exact_glft
                 table = self._depth_table(sigma, a, k, tau_s)
-                bid_depth, ask_depth = table.depths_at(self.position_base / qparams.order_size_base)
+                bid_depth, ask_depth = table.depths_at(position_base / qparams.order_size_base)
+            tick = self._tick
             quote = compute_quote(
                 QuoteInputs(
-                    mid=self.mid,
-                    inventory_base=self.position_base,
-                    sigma=sigma,
-                    A=a,
-                    k=k,
-                    tau_s=tau_s,
-                    best_bid=self.best_bid * self._tick,
-                    best_ask=self.best_ask * self._tick,
-                    bid_depth=bid_depth,
-                    ask_depth=ask_depth,
+                    mid,
+                    position_base,
+                    sigma,
+                    a,
+                    k,
+                    tau_s,
+                    best_bid * tick,
+                    best_ask * tick,
+                    bid_depth,
+                    ask_depth,
                 ),
                 qparams,
             )
-            self.last_quote = quote
             bid = self._target(Side.BUY, quote.bid_ticks, quote.bid_size_base, quote.bid_allowed, buy_view)
             ask = self._target(Side.SELL, quote.ask_ticks, quote.ask_size_base, quote.ask_allowed, sell_view)
         else:
             bid = ask = _NO_TARGET
-        tolerance_ticks = (
-            self.mid * self.params.tolerance_bps * _BPS / self._tick if self.mid == self.mid else 0.0
-        )
+        tolerance_ticks = mid * self._tolerance_per_mid if mid == mid else 0.0
         if gate is Reason.HORIZON_END and self.params.horizon.at_end == "stop_quoting":
             # Send nothing new; resting orders stay until they reach the maximum order age.
-            decisions = tuple(self._stop_quoting(side, now_ns) for side in (Side.BUY, Side.SELL))
+            decisions = (self._stop_quoting(Side.BUY, now_ns), self._stop_quoting(Side.SELL, now_ns))
         else:
             decisions = decide(
                 bid,
                 ask,
-                _resting(buy_view),
-                _resting(sell_view),
+                self._resting_views[0],
+                self._resting_views[1],
                 gate,
                 self.lockouts,
                 tolerance_ticks,
                 self.params.decide,
                 now_ns,
             )
-        commands: list[Command] = []
-        if self._check_strays:
-            self._cancel_strays(now_ns, commands)
-        for d in decisions:
-            self._apply(d, now_ns, commands)
-        self._maybe_unwind(gate, now_ns, commands)
-        if commands:
-            self._memo_key = None
-        else:
-            self._memo_key = key
-            self._memo_labels = (decisions[0].label, decisions[1].label)
-            self._memo_until_ns = self._next_threshold_ns(now_ns, buy_view[0], sell_view[0])
-        return commands
+        return quote, decisions
 
-    def _next_threshold_ns(self, now_ns: int, bid: Order | None, ask: Order | None) -> int:
-        """The first time after ``now_ns`` at which a decision could change with no new input."""
-        times = [self.lockouts.next_change_ns(side, now_ns) for side in (Side.BUY, Side.SELL)]
+    def _next_threshold_ns(self) -> int:
+        """The first time after the memoised evaluation at which a decision could change with no new
+        input: a lockout ending, a resting order reaching its maximum age, the book going stale.
+        Computed only when the memo is consulted; every state it reads (lockouts, orders) changes
+        only with an input that is part of the memo key, except the book time, which only moves
+        the stale deadline later."""
+        now_ns = self._memo_now_ns
+        nxt = self.lockouts.next_deadline_ns(now_ns) or _NEVER
         max_age = self.params.decide.max_order_age_ns
-        times += [o.sent_ns + max_age for o in (bid, ask) if o is not None]
+        for order in self._memo_orders:
+            if order is not None:
+                t = order.sent_ns + max_age
+                if now_ns < t < nxt:
+                    nxt = t
         if self.last_book_ns is not None:
-            times.append(self.last_book_ns + self.params.risk.stale_book_ns + 1)
-        later = [t for t in times if t > now_ns]
-        return min(later) if later else _NEVER
+            t = self.last_book_ns + self.params.risk.stale_book_ns + 1
+            if now_ns < t < nxt:
+                nxt = t
+        return nxt
 
     def _cancel_strays(self, now_ns: int, out: list[Command]) -> None:
         """Cancel live quote orders that are not their side's newest and not already being cancelled."""
@@ -448,48 +517,50 @@ class MarketCore:
         resting, _, exposure = view
         lots = int(size_base / self._lot + 1e-9)
         # Other live orders on this side (e.g. one whose cancel is in flight) may still fill.
-        others = exposure - (resting.remaining_lots if resting is not None else 0)
-        lots = min(lots, self._room_lots(side) - others)
+        if resting is not None:
+            exposure -= resting.request.qty_lots - resting.filled_lots
+        room = self._max_lots - side * self.position_lots - exposure
+        if room < lots:
+            lots = room
         if not allowed or lots < self.instrument.min_qty_lots or ticks <= 0:
             return SideTarget(ticks, 0, Reason.MAX_POSITION)
         return SideTarget(ticks, lots)
 
-    def _room_lots(self, side: Side) -> int:
-        max_lots = self.params.risk.max_position_lots
-        return max_lots - side * self.position_lots
-
-    def _apply(self, d: SideDecision, now_ns: int, out: list[Command]) -> None:
-        if d.action is Action.REPLACE and d.qty_lots + self.orders.exposure_lots(d.side) > self._room_lots(
-            d.side
+    def _apply(self, d: SideDecision, exposure_lots: int, now_ns: int, out: list[Command]) -> None:
+        """Record decision ``d`` and emit its commands. ``exposure_lots``: the side's live lots before it."""
+        action = d.action
+        side = d.side
+        if (
+            action is Action.REPLACE
+            and d.qty_lots + exposure_lots > self._max_lots - side * self.position_lots
         ):
             # Both orders could fill before the cancel lands: cancel first, send after confirmation.
             d = SideDecision(
-                d.side, Action.CANCEL, Reason.MAX_POSITION, cancel_client_order_id=d.cancel_client_order_id
+                side, Action.CANCEL, Reason.MAX_POSITION, cancel_client_order_id=d.cancel_client_order_id
             )
+            action = Action.CANCEL
         label = d.label
         self.stats.decision_reasons[label] += 1
-        side_label = _SIDE_LABEL[d.side]
-        if d.action is Action.KEEP or d.action is Action.NOTHING:
+        if action is Action.KEEP or action is Action.NOTHING:
             # Repeated keeps are not news for the "recent decisions" view; changes are.
-            last = self._last_label[d.side]
-            if last != label:
-                self._last_label[d.side] = label
-                self.recent.append((now_ns, side_label, label))
+            if self._last_label[side] != label:
+                self._last_label[side] = label
+                self.recent.append((now_ns, _SIDE_LABEL[side], label))
             return
-        self._last_label[d.side] = label
-        self.recent.append((now_ns, side_label, label))
-        if d.action is Action.CANCEL or d.action is Action.REPLACE:
-            self.orders.on_cancel_request(d.cancel_client_order_id, now_ns)
+        self._last_label[side] = label
+        self.recent.append((now_ns, _SIDE_LABEL[side], label))
+        if action is not Action.SEND:  # cancel or replace
+            cid = d.cancel_client_order_id
+            self.orders.on_cancel_request(cid, now_ns)
             self.stats.cancels_sent += 1
-            out.append(Cancel(d.cancel_client_order_id, d.side, d))
-        if d.action is Action.SEND or d.action is Action.REPLACE:
-            request = OrderRequest(
-                self.ids.next_id(), d.side, d.price_ticks, d.qty_lots, self.params.order_type
-            )
-            self.orders.on_send(request, now_ns)
-            self.lockouts.on_order_sent(d.side, now_ns)
-            self.stats.quotes_sent += 1
-            out.append(Place(request, d))
+            out.append(Cancel(cid, side, d))
+            if action is Action.CANCEL:
+                return
+        request = OrderRequest(self.ids.next_id(), side, d.price_ticks, d.qty_lots, self.params.order_type)
+        self.orders.on_send(request, now_ns)
+        self.lockouts.on_order_sent(side, now_ns)
+        self.stats.quotes_sent += 1
+        out.append(Place(request, d))
 
     def cancel_all(self, now_ns: int) -> list[Command]:
         """Cancel every live order that is not already being cancelled (shutdown, kill switch)."""
@@ -512,21 +583,35 @@ _TAKER_TYPES = frozenset({OrderType.IOC, OrderType.MARKET})
 _SIDE_LABEL = {Side.BUY: "bid", Side.SELL: "ask"}
 
 
-def _resting(view: tuple[Order | None, bool, int]) -> Resting | None:
+_View = tuple[Order | None, bool, int]
+# gate, best bid, best ask, position (lots), order table version, sigma, A, k, tau (s)
+_Inputs = tuple[
+    Reason | None, int | None, int | None, int, int, float, float, float, float
+]  # OrderTable.side_summary: newest quote, in flight, exposure
+
+
+def _resting(view: _View) -> Resting | None:
     order, in_flight, _ = view
     if order is None:
         return None
+    request = order.request
     return Resting(
-        order.client_order_id, order.request.price_ticks, order.remaining_lots, order.sent_ns, in_flight
+        request.client_order_id,
+        request.price_ticks,
+        request.qty_lots - order.filled_lots,
+        order.sent_ns,
+        in_flight,
     )
 
 
-def _levels_ok(levels: tuple[tuple[int, int], ...], descending: bool) -> bool:
-    prev = None
-    for price, qty in levels:
-        if price <= 0 or qty <= 0:
-            return False
-        if prev is not None and (price >= prev if descending else price <= prev):
-            return False
-        prev = price
-    return True
+# Book checks run on every snapshot: C-level iteration (zip, map, all) over the levels, no Python loop.
+def _bids_ok(levels: tuple[tuple[int, int], ...]) -> bool:
+    """Prices strictly descending and positive, quantities positive."""
+    prices, qtys = zip(*levels, strict=True)
+    return prices[-1] > 0 and min(qtys) > 0 and all(map(gt, prices, prices[1:]))
+
+
+def _asks_ok(levels: tuple[tuple[int, int], ...]) -> bool:
+    """Prices strictly ascending and positive, quantities positive."""
+    prices, qtys = zip(*levels, strict=True)
+    return prices[0] > 0 and min(qtys) > 0 and all(map(lt, prices, prices[1:]))

@@ -62,9 +62,11 @@ class OrderState(Enum):
     CANCELLED = "cancelled"
     REJECTED = "rejected"
 
-    @property
-    def is_terminal(self) -> bool:
-        return self in TERMINAL_STATES
+    # Plain Enum equality is identity, so identity hashing agrees with it and is C-fast, where Enum's own
+    # __hash__ is a Python-level call: states key TRANSITIONS and fill the state sets read on every event.
+    __hash__ = object.__hash__
+
+    is_terminal: bool  # set below from TERMINAL_STATES: a plain attribute, not a property (hot path)
 
 
 class OrderEventKind(Enum):
@@ -77,6 +79,8 @@ class OrderEventKind(Enum):
     CANCELLED = "cancelled"
     CANCEL_REJECTED = "cancel_rejected"
 
+    __hash__ = object.__hash__  # as OrderState's
+
 
 class Resume(Enum):
     """Table target: back to the state before the cancel request, derived from the order's data."""
@@ -88,6 +92,9 @@ S, E = OrderState, OrderEventKind
 RESUME: Final = Resume.PRE_CANCEL
 TERMINAL_STATES: Final = frozenset({S.FILLED, S.CANCELLED, S.REJECTED})
 INITIAL_STATE: Final = S.PENDING_NEW
+for _state in OrderState:
+    _state.is_terminal = _state in TERMINAL_STATES
+del _state
 
 TRANSITIONS: Final[dict[OrderState, dict[OrderEventKind, OrderState | Resume]]] = {
     S.PENDING_NEW: {
@@ -136,8 +143,26 @@ TRANSITIONS: Final[dict[OrderState, dict[OrderEventKind, OrderState | Resume]]] 
         E.CANCEL_REJECTED: S.REJECTED,
     },
 }
-IN_FLIGHT_STATES: Final = frozenset({S.PENDING_NEW, S.PENDING_CANCEL})
-_TAKER_TYPES: Final = frozenset({OrderType.IOC, OrderType.MARKET})  # awaiting an ack or a cancel answer
+IN_FLIGHT_STATES: Final = frozenset({S.PENDING_NEW, S.PENDING_CANCEL})  # awaiting an ack or a cancel answer
+
+
+def _column(kind: OrderEventKind) -> dict[OrderState, OrderState | Resume]:
+    """TRANSITIONS' column for one event kind, derived once: a handler's transition is then one lookup
+    naming no enum member (reading a member through its class costs ~70 ns on CPython 3.11: EnumType's
+    ``__getattr__`` keeps class attribute reads off the specialised fast path)."""
+    return {state: row[kind] for state, row in TRANSITIONS.items() if kind in row}
+
+
+_ON_ACK: Final = _column(E.ACK)
+_ON_REJECT: Final = _column(E.REJECT)
+_ON_PARTIAL_FILL: Final = (E.FILL, _column(E.FILL))
+_ON_FINAL_FILL: Final = (E.FINAL_FILL, _column(E.FINAL_FILL))
+_ON_CANCEL_REQUEST: Final = _column(E.CANCEL_REQUEST)
+_ON_CANCELLED: Final = _column(E.CANCELLED)
+_ON_CANCEL_REJECTED: Final = _column(E.CANCEL_REJECTED)
+# A tuple, not a set: OrderType's Enum hash is a Python-level call, `in` on a tuple compares identities.
+_TAKER_TYPES: Final = (OrderType.IOC, OrderType.MARKET)
+_BUY: Final = Side.BUY
 
 
 class OrderStateError(MmBotError):
@@ -157,8 +182,8 @@ class UnknownOrderId(OrderStateError):
 
 
 class Order(NamedTuple):
-    """One order as we know it. Immutable: each event produces a new snapshot (a NamedTuple:
-    ``_replace`` is several times cheaper than ``dataclasses.replace`` on this hot path).
+    """One order as we know it. Immutable: each event produces a new snapshot (a NamedTuple, built
+    positionally by the table's handlers: see ``_moved``).
 
     ``accepted_ns`` is the ack's receive time, or the first fill's if that came first.
     ``fill_notional`` is the sum of price_ticks * qty_lots over the fills (exact, for the average).
@@ -215,95 +240,209 @@ class Order(NamedTuple):
         return None if self.accepted_ns is None else now_ns - self.accepted_ns
 
 
+# Order(...) without NamedTuple.__new__'s Python frame: the handlers pass every field, in order.
+_new: Final = tuple.__new__
+_ORDER_DEFAULTS: Final = tuple(Order._field_defaults.values())  # the fields after updated_ns
+
+
+def _moved(
+    order: Order,
+    state: OrderState,
+    updated_ns: int,
+    accepted_ns: int | None,
+    cancel_requested_ns: int | None,
+    cancels_in_flight: int,
+    reason: str,
+) -> Order:
+    """``order`` after a lifecycle event (the fill fields are kept). Three times cheaper than
+    ``order._replace(...)``, whose keyword handling costs about a microsecond per event."""
+    return _new(
+        Order,
+        (
+            order.request,
+            state,
+            order.sent_ns,
+            updated_ns,
+            accepted_ns,
+            cancel_requested_ns,
+            cancels_in_flight,
+            order.filled_lots,
+            order.fill_notional,
+            order.fees_quote,
+            order.trade_ids,
+            reason,
+        ),
+    )
+
+
+def _resolve(order: Order, kind: OrderEventKind, target: OrderState | Resume | None) -> OrderState:
+    """A column lookup that gave no state: no entry is an illegal event, RESUME the pre-cancel state."""
+    if target is None:
+        raise OrderStateError(order.client_order_id, order.state, kind.value)
+    return resume_state(order) if target is RESUME else target
+
+
+SideSummary = tuple[Order | None, bool, int]  # see OrderTable.side_summary
+
+
 class OrderTable:
-    """Our orders by client order id: live ones, plus the last ``history`` terminal ones."""
+    """Our orders by client order id: live ones, plus the last ``history`` terminal ones.
+
+    Live orders are never terminal and history holds only terminal ones, so an event whose order is not
+    live is a late duplicate (absorbed or refused, ``_settled``) except a late partial fill.
+    """
 
     def __init__(self, history: int = 1000) -> None:
         self._live: dict[str, Order] = {}
         self.version = 0  # bumped on every change: lets callers skip work when nothing changed
         self._done: OrderedDict[str, Order] = OrderedDict()
         self._history = history
+        self._summaries: tuple[SideSummary, SideSummary] | None = None  # until the live orders change
 
     # ------------------------------------------------------------------ events
     def on_send(self, request: OrderRequest, now_ns: int) -> Order:
         cid = request.client_order_id
-        existing = self.get(cid)
-        if existing is not None:
+        if cid in self._live or cid in self._done:
+            existing = self._live.get(cid) or self._done[cid]
             raise OrderStateError(cid, existing.state, E.SEND.value, "duplicate client order id")
         if request.qty_lots <= 0:
             raise OrderStateError(cid, None, E.SEND.value, f"qty_lots {request.qty_lots} is not positive")
-        order = Order(request=request, state=INITIAL_STATE, sent_ns=now_ns, updated_ns=now_ns)
+        # concatenated, not unpacked: a third cheaper
+        order = _new(Order, (request, INITIAL_STATE, now_ns, now_ns) + _ORDER_DEFAULTS)  # noqa: RUF005
         self._live[cid] = order
+        self._summaries = None
         self.version += 1
         return order
 
     def on_ack(self, event: OrderAccepted) -> Order:
-        order, state = self._step(event.client_order_id, E.ACK)
-        if order.state.is_terminal:
-            return order  # late ack, absorbed
+        cid = event.client_order_id
+        order = self._live.get(cid)
+        if order is None:
+            return self._settled(cid, E.ACK)  # a late ack, absorbed
+        state = _ON_ACK.get(order.state)
+        if not isinstance(state, OrderState):
+            state = _resolve(order, E.ACK, state)
         accepted_ns = event.ts_ns if order.accepted_ns is None else order.accepted_ns
-        return self._store(order._replace(state=state, accepted_ns=accepted_ns, updated_ns=event.ts_ns))
-
-    def on_reject(self, event: OrderRejected) -> Order:
-        order, state = self._step(event.client_order_id, E.REJECT)
-        if order.state.is_terminal:
-            return order  # duplicate, absorbed
-        if order.accepted:
-            raise OrderStateError(order.client_order_id, order.state, E.REJECT.value, "already accepted")
-        return self._store(order._replace(state=state, reason=event.reason, updated_ns=event.ts_ns))
-
-    def on_fill(self, fill: OwnFill) -> Order:
-        order = self._find(fill.client_order_id, E.FILL)
-        if fill.trade_id and fill.trade_id in order.trade_ids:
-            return order  # replayed fill
-        kind = E.FINAL_FILL if fill.qty_lots >= order.remaining_lots else E.FILL
-        state = self._next(order, kind)
-        if problem := _fill_problem(order, fill):
-            raise OrderStateError(order.client_order_id, order.state, kind.value, problem)
         return self._store(
-            order._replace(
-                state=state,
-                accepted_ns=fill.ts_ns if order.accepted_ns is None else order.accepted_ns,
-                filled_lots=order.filled_lots + fill.qty_lots,
-                fill_notional=order.fill_notional + fill.price_ticks * fill.qty_lots,
-                fees_quote=order.fees_quote + fill.fee_quote,
-                trade_ids=order.trade_ids | {fill.trade_id} if fill.trade_id else order.trade_ids,
-                updated_ns=fill.ts_ns,
-            )
+            cid,
+            _moved(
+                order,
+                state,
+                event.ts_ns,
+                accepted_ns,
+                order.cancel_requested_ns,
+                order.cancels_in_flight,
+                order.reason,
+            ),
         )
 
+    def on_reject(self, event: OrderRejected) -> Order:
+        cid = event.client_order_id
+        order = self._live.get(cid)
+        if order is None:
+            return self._settled(cid, E.REJECT)  # duplicate, absorbed
+        state = _ON_REJECT.get(order.state)
+        if not isinstance(state, OrderState):
+            state = _resolve(order, E.REJECT, state)
+        if order.accepted_ns is not None:
+            raise OrderStateError(cid, order.state, E.REJECT.value, "already accepted")
+        return self._store(
+            cid,
+            _moved(
+                order,
+                state,
+                event.ts_ns,
+                order.accepted_ns,
+                order.cancel_requested_ns,
+                order.cancels_in_flight,
+                event.reason,
+            ),
+        )
+
+    def on_fill(self, fill: OwnFill) -> Order:
+        cid = fill.client_order_id
+        order = self._live.get(cid) or self._done.get(cid)  # a late partial fill may trail the cancel
+        if order is None:
+            raise UnknownOrderId(cid, None, E.FILL.value, "no live or recent order has this id")
+        trade_id = fill.trade_id
+        if trade_id and trade_id in order.trade_ids:
+            return order  # replayed fill
+        request, qty = order.request, fill.qty_lots
+        remaining = request.qty_lots - order.filled_lots
+        kind, column = _ON_FINAL_FILL if qty >= remaining else _ON_PARTIAL_FILL
+        state = column.get(order.state)
+        if not isinstance(state, OrderState):
+            state = _resolve(order, kind, state)
+        if qty <= 0 or qty > remaining or fill.side is not request.side:
+            raise OrderStateError(cid, order.state, kind.value, _fill_problem(order, fill))
+        filled = _new(
+            Order,
+            (
+                request,
+                state,
+                order.sent_ns,
+                fill.ts_ns,  # updated_ns
+                fill.ts_ns if order.accepted_ns is None else order.accepted_ns,
+                order.cancel_requested_ns,
+                order.cancels_in_flight,
+                order.filled_lots + qty,
+                order.fill_notional + fill.price_ticks * qty,
+                order.fees_quote + fill.fee_quote,
+                order.trade_ids | {trade_id} if trade_id else order.trade_ids,
+                order.reason,
+            ),
+        )
+        return self._store(cid, filled)
+
     def on_cancel_request(self, client_order_id: str, now_ns: int) -> Order:
-        order, state = self._step(client_order_id, E.CANCEL_REQUEST)
+        order = self._live.get(client_order_id)
+        if order is None:
+            return self._settled(client_order_id, E.CANCEL_REQUEST)  # raises: the order is finished
+        state = _ON_CANCEL_REQUEST.get(order.state)
+        if not isinstance(state, OrderState):
+            state = _resolve(order, E.CANCEL_REQUEST, state)
         first_ns = now_ns if order.cancel_requested_ns is None else order.cancel_requested_ns
         in_flight = order.cancels_in_flight + 1
         return self._store(
-            order._replace(
-                state=state,
-                cancel_requested_ns=first_ns,
-                cancels_in_flight=in_flight,
-                updated_ns=now_ns,
-            )
+            client_order_id,
+            _moved(order, state, now_ns, order.accepted_ns, first_ns, in_flight, order.reason),
         )
 
     def on_cancelled(self, event: OrderCancelled) -> Order:
-        order, state = self._step(event.client_order_id, E.CANCELLED)
-        if order.state.is_terminal:
-            return order  # duplicate, absorbed
+        cid = event.client_order_id
+        order = self._live.get(cid)
+        if order is None:
+            return self._settled(cid, E.CANCELLED)  # duplicate, absorbed
+        state = _ON_CANCELLED.get(order.state)
+        if not isinstance(state, OrderState):
+            state = _resolve(order, E.CANCELLED, state)
         return self._store(
-            order._replace(state=state, cancels_in_flight=0, reason=event.reason, updated_ns=event.ts_ns)
+            cid,
+            _moved(order, state, event.ts_ns, order.accepted_ns, order.cancel_requested_ns, 0, event.reason),
         )
 
     def on_cancel_rejected(self, event: CancelRejected) -> Order:
-        order, state = self._step(event.client_order_id, E.CANCEL_REJECTED)
-        if order.state.is_terminal:
-            return order  # the cancel lost the race, absorbed
+        cid = event.client_order_id
+        order = self._live.get(cid)
+        if order is None:
+            return self._settled(cid, E.CANCEL_REJECTED)  # the cancel lost the race, absorbed
+        state = _ON_CANCEL_REJECTED.get(order.state)
+        if not isinstance(state, OrderState):
+            state = _resolve(order, E.CANCEL_REJECTED, state)
         in_flight = order.cancels_in_flight - 1
         if in_flight > 0:
             state = S.PENDING_CANCEL  # a re-sent cancel is still unanswered
         return self._store(
-            order._replace(
-                state=state, cancels_in_flight=in_flight, reason=event.reason, updated_ns=event.ts_ns
-            )
+            cid,
+            _moved(
+                order,
+                state,
+                event.ts_ns,
+                order.accepted_ns,
+                order.cancel_requested_ns,
+                in_flight,
+                event.reason,
+            ),
         )
 
     def apply(self, event: OrderEvent) -> Order:
@@ -327,11 +466,11 @@ class OrderTable:
 
     def live_orders(self, side: Side | None = None) -> list[Order]:
         """Every order not in a terminal state, oldest sent first."""
-        return [o for o in self._live.values() if side is None or o.side is side]
+        return [o for o in self._live.values() if side is None or o.request.side is side]
 
     def exposure_lots(self, side: Side) -> int:
         """Lots that may still fill on ``side``: the remaining quantity of every non-terminal order."""
-        return sum(o.remaining_lots for o in self._live.values() if o.side is side)
+        return self.side_summary(side)[2]
 
     def resting(self, side: Side) -> Order | None:
         """Our quote on ``side``: the newest live order there (None if there is none).
@@ -344,23 +483,20 @@ class OrderTable:
                 return order
         return None
 
-    def side_summary(self, side: Side) -> tuple[Order | None, bool, int]:
+    def side_summary(self, side: Side) -> SideSummary:
         """One pass for the quoting logic: the side's newest resting QUOTE (limit or post-only; an
         IOC or market order is not a quote), whether any quote there awaits the venue, and the
         exposure of every live order on the side (IOCs included: they may still fill)."""
-        newest: Order | None = None
-        in_flight = False
-        exposure = 0
-        for order in self._live.values():
-            request = order.request
-            if request.side is side:
-                exposure += request.qty_lots - order.filled_lots
-                if request.order_type in _TAKER_TYPES:
-                    continue
-                newest = order
-                if order.state in IN_FLIGHT_STATES:
-                    in_flight = True
-        return newest, in_flight, exposure
+        return self.side_summaries()[0 if side is _BUY else 1]
+
+    def side_summaries(self) -> tuple[SideSummary, SideSummary]:
+        """``side_summary`` of the buy and the sell side, computed in one pass. Read on every market
+        update, they change only with our own orders: kept until the next change (book updates in
+        between read them for free)."""
+        summaries = self._summaries
+        if summaries is None:
+            summaries = self._summaries = self._summarize()
+        return summaries
 
     def in_flight(self, side: Side) -> bool:
         """Whether any live order on ``side`` awaits the venue (PENDING_NEW or PENDING_CANCEL)."""
@@ -381,36 +517,50 @@ class OrderTable:
         return list(self._done.values())
 
     # ------------------------------------------------------------------ internals
-    def _find(self, client_order_id: str, kind: OrderEventKind) -> Order:
-        order = self.get(client_order_id)
+    def _settled(self, client_order_id: str, kind: OrderEventKind) -> Order:
+        """An event for an order that is not live: a terminal order absorbs what its row lists (terminal
+        rows lead nowhere else) and refuses the rest; an id we do not know raises UnknownOrderId."""
+        order = self._done.get(client_order_id)
         if order is None:
             raise UnknownOrderId(client_order_id, None, kind.value, "no live or recent order has this id")
+        if kind not in TRANSITIONS[order.state]:
+            raise OrderStateError(client_order_id, order.state, kind.value)
         return order
 
-    def _step(self, client_order_id: str, kind: OrderEventKind) -> tuple[Order, OrderState]:
-        order = self._find(client_order_id, kind)
-        return order, self._next(order, kind)
-
-    @staticmethod
-    def _next(order: Order, kind: OrderEventKind) -> OrderState:
-        target = TRANSITIONS[order.state].get(kind)
-        if target is None:
-            raise OrderStateError(order.client_order_id, order.state, kind.value)
-        if isinstance(target, OrderState):
-            return target
-        return resume_state(order)
-
-    def _store(self, order: Order) -> Order:
+    def _store(self, client_order_id: str, order: Order) -> Order:
         self.version += 1
-        cid = order.client_order_id
+        self._summaries = None
         if not order.state.is_terminal:
-            self._live[cid] = order
+            self._live[client_order_id] = order
             return order
-        self._live.pop(cid, None)
-        self._done[cid] = order
+        self._live.pop(client_order_id, None)
+        self._done[client_order_id] = order
         while len(self._done) > self._history:
             self._done.popitem(last=False)
         return order
+
+    def _summarize(self) -> tuple[SideSummary, SideSummary]:
+        """Both sides of ``side_summary`` in one pass (spelled out per side: lists indexed by side cost
+        ~40% more)."""
+        buy: Order | None = None
+        sell: Order | None = None
+        buy_in_flight = sell_in_flight = False
+        buy_lots = sell_lots = 0
+        for order in self._live.values():
+            request = order.request
+            lots = request.qty_lots - order.filled_lots
+            quote = request.order_type not in _TAKER_TYPES
+            if request.side is _BUY:
+                buy_lots += lots
+                if quote:
+                    buy = order
+                    buy_in_flight = buy_in_flight or order.state in IN_FLIGHT_STATES
+            else:
+                sell_lots += lots
+                if quote:
+                    sell = order
+                    sell_in_flight = sell_in_flight or order.state in IN_FLIGHT_STATES
+        return (buy, buy_in_flight, buy_lots), (sell, sell_in_flight, sell_lots)
 
 
 def _fill_problem(order: Order, fill: OwnFill) -> str:
@@ -433,6 +583,8 @@ def resume_state(order: Order) -> OrderState:
 # ---------------------------------------------------------------------- client order ids
 _ALNUM = re.compile(r"[A-Za-z0-9]+")
 _DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
+_PAIRS: Final = tuple(a + b for a in _DIGITS for b in _DIGITS)  # base36(n).rjust(2, "0") for n < 36**2
+_PAIR_SPAN: Final = len(_PAIRS)
 
 
 def base36(n: int) -> str:
@@ -462,6 +614,7 @@ class ClientOrderIds:
     """
 
     WIDTH: Final = 7  # 36**7 = 78 billion orders per run
+    _LIMIT: Final = 36**WIDTH
 
     def __init__(self, prefix: str, *, start: int = 0, max_len: int = 32) -> None:
         if not _ALNUM.fullmatch(prefix):
@@ -470,14 +623,24 @@ class ClientOrderIds:
             raise ValueError(f"prefix {prefix!r} too long: ids would exceed {max_len} characters")
         self.prefix = prefix
         self._counter = start
+        self._head = ""  # the id's characters but the last two digits, for _head_high and _head_prefix
+        self._head_high: int | None = None
+        self._head_prefix = ""
 
     @property
     def issued(self) -> int:
         return self._counter
 
     def next_id(self) -> str:
-        if self._counter >= 36**self.WIDTH:
+        """``prefix`` + ``base36(counter)`` zero-padded to WIDTH digits. Only the last two digits change
+        from one id to the next: they come from a table, and the head before them is formatted again
+        once every 36**2 ids (or when ``prefix`` is reassigned)."""
+        n = self._counter
+        if n >= self._LIMIT:
             raise OverflowError("client order id counter exhausted")
-        cid = self.prefix + base36(self._counter).rjust(self.WIDTH, "0")
-        self._counter += 1
-        return cid
+        high, low = divmod(n, _PAIR_SPAN)
+        if high != self._head_high or self.prefix is not self._head_prefix:
+            self._head = self.prefix + base36(n).rjust(self.WIDTH, "0")[:-2]
+            self._head_high, self._head_prefix = high, self.prefix
+        self._counter = n + 1
+        return self._head + _PAIRS[low]

@@ -68,6 +68,8 @@ class EwmaVolatility:
         "_min_dt_ns",
         "_observed_s",
         "_var",
+        "_vol",
+        "_warm",
         "_weight",
         "config",
         "rejected",
@@ -86,6 +88,10 @@ class EwmaVolatility:
         self._observed_s = 0.0
         self.samples = 0
         self.rejected = 0
+        # is_warm and vol_per_sqrt_s change only when a return is sampled: cached then, because the
+        # quoting path asks for sigma on every market update.
+        self._warm = False
+        self._vol = self._clamped(config.prior_vol_per_sqrt_s)
 
     def update(self, now_ns: int, mid: float) -> bool:
         """Feed a mid at ``now_ns``; False (and counted) if rejected: non-finite/non-positive or late."""
@@ -111,13 +117,19 @@ class EwmaVolatility:
         self._observed_s += dt_s
         self.samples += 1
         self._last_ns, self._last_mid = now_ns, mid
+        cfg = self.config
+        warmup_s = cfg.half_life_s if cfg.warmup_s is None else cfg.warmup_s
+        self._warm = self.samples >= cfg.min_samples and self._observed_s >= warmup_s
+        self._vol = self._clamped(self.raw_vol_per_sqrt_s() if self._warm else cfg.prior_vol_per_sqrt_s)
         return True
+
+    def _clamped(self, vol: float) -> float:
+        return min(max(vol, self.config.min_vol_per_sqrt_s), self.config.max_vol_per_sqrt_s)
 
     @property
     def is_warm(self) -> bool:
         """True once enough time and samples were observed for the estimate to replace the prior."""
-        warmup_s = self.config.half_life_s if self.config.warmup_s is None else self.config.warmup_s
-        return self.samples >= self.config.min_samples and self._observed_s >= warmup_s
+        return self._warm
 
     def raw_vol_per_sqrt_s(self) -> float:
         """Debiased EWMA estimate, relative per sqrt(second), unclamped; NaN before any sample."""
@@ -125,13 +137,11 @@ class EwmaVolatility:
 
     def vol_per_sqrt_s(self) -> float:
         """Relative volatility per sqrt(second): the clamped estimate when warm, else the prior."""
-        cfg = self.config
-        vol = self.raw_vol_per_sqrt_s() if self.is_warm else cfg.prior_vol_per_sqrt_s
-        return min(max(vol, cfg.min_vol_per_sqrt_s), cfg.max_vol_per_sqrt_s)
+        return self._vol
 
     def sigma_price_per_sqrt_s(self) -> float:
         """sigma for A-S/GLFT: latest mid * relative volatility (price units per sqrt(second))."""
-        return self._mid * self.vol_per_sqrt_s()
+        return self._mid * self._vol
 
 
 IntensityStatus = Literal["warming_up", "fitted", "prior_after_warmup", "rejected_fit"]

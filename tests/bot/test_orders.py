@@ -23,6 +23,7 @@ from mm_bot.engine.orders import (
     OrderStateError,
     OrderTable,
     UnknownOrderId,
+    base36,
     resume_state,
     run_prefix,
 )
@@ -33,6 +34,7 @@ from mm_bot.model import (
     OrderCancelled,
     OrderRejected,
     OrderRequest,
+    OrderType,
     OwnFill,
     Side,
 )
@@ -508,6 +510,32 @@ TestOrderLifecycle = OrderLifecycle.TestCase
 TestOrderLifecycle.settings = settings(max_examples=200, stateful_step_count=40, deadline=None)
 
 
+class SummaryLifecycle(OrderLifecycle):
+    """The same streams with IOCs mixed in: the cached side summaries always equal a fresh pass."""
+
+    @rule(side=st.sampled_from([BUY, SELL]), qty=st.integers(1, 6))
+    def send_ioc(self, side: Side, qty: int) -> None:
+        cid = self.ids.next_id()
+        self.table.on_send(OrderRequest(cid, side, 100, qty, OrderType.IOC), next(self.ts))
+        self.cids.append(cid)
+        self.model[cid] = Expected(side, qty)
+
+    @invariant()
+    def summaries_are_a_fresh_pass(self) -> None:
+        summaries = self.table.side_summaries()
+        for side, summary in zip((BUY, SELL), summaries, strict=True):
+            live = self.table.live_orders(side)
+            quotes = [o for o in live if o.request.order_type is not OrderType.IOC]
+            newest = quotes[-1] if quotes else None
+            assert summary == (newest, any(o.in_flight for o in quotes), sum(o.remaining_lots for o in live))
+            assert summary[0] is newest and self.table.side_summary(side) == summary
+            assert self.table.exposure_lots(side) == summary[2]
+
+
+TestSummaryLifecycle = SummaryLifecycle.TestCase
+TestSummaryLifecycle.settings = settings(max_examples=100, stateful_step_count=40, deadline=None)
+
+
 # ------------------------------------------------------------------------------ client order ids
 BINANCE_CID = re.compile(r"^[.A-Z:/a-z0-9_-]{1,36}$")
 
@@ -547,3 +575,112 @@ def test_ids_are_injective_over_prefix_and_counter(p1: str, p2: str, n1: int, n2
     id1 = ClientOrderIds(p1, start=n1).next_id()
     id2 = ClientOrderIds(p2, start=n2).next_id()
     assert (id1 == id2) == ((p1, n1) == (p2, n2))
+
+
+@pytest.mark.parametrize("start", [0, 1290, 1296 * 7 - 3, 36**3 - 5, 36**5 * 11 + 1000, 36**7 - 1300])
+def test_next_id_is_the_prefix_and_the_padded_base36_counter(start: int) -> None:
+    """Ids are exactly prefix + base36(counter) zero-padded to WIDTH, across the cached head's boundaries."""
+    ids = ClientOrderIds("mmX1", start=start)
+    for n in range(start, start + 1300):
+        assert ids.next_id() == "mmX1" + base36(n).rjust(ClientOrderIds.WIDTH, "0")
+    assert ids.issued == start + 1300
+
+
+def test_next_id_overflow_negative_start_and_new_prefix() -> None:
+    """The counter stops at 36**WIDTH; a negative start fails like base36; a reassigned prefix is used."""
+    last = ClientOrderIds("p", start=36**7 - 1)
+    assert last.next_id() == "pzzzzzzz"
+    with pytest.raises(OverflowError, match="exhausted"):
+        last.next_id()
+    assert last.issued == 36**7
+    with pytest.raises(ValueError, match="base36 of a negative number: -5000"):
+        ClientOrderIds("p", start=-5000).next_id()
+    ids = ClientOrderIds("aa")
+    assert ids.next_id() == "aa0000000"
+    ids.prefix = "bb"
+    assert ids.next_id() == "bb0000001"
+
+
+# ------------------------------------------------------------------------------ fast paths
+def test_states_hash_and_flag_terminal_consistently() -> None:
+    """States and event kinds hash by identity (equality is identity); is_terminal is the set's verdict."""
+    for state in S:
+        assert state.is_terminal == (state in TERMINAL_STATES)
+        assert {state: 1}[S(state.value)] == 1
+    assert {kind: kind.value for kind in E}[E("cancel_rejected")] == "cancel_rejected"
+
+
+def _changed(before: Order, after: Order) -> set[str]:
+    return {name for name in Order._fields if getattr(before, name) != getattr(after, name)}
+
+
+def test_each_event_changes_exactly_its_fields() -> None:
+    """Handlers build orders field by field, positionally: each event changes only the fields it is about."""
+    table = OrderTable()
+    req = request("c1")
+    sent = table.on_send(req, 1)
+    assert type(sent) is Order
+    assert sent == Order(request=req, state=S.PENDING_NEW, sent_ns=1, updated_ns=1)
+    steps: list[tuple[Callable[[], Order], set[str]]] = [
+        (lambda: table.on_ack(OrderAccepted(2, "c1")), {"state", "updated_ns", "accepted_ns"}),
+        (
+            lambda: table.on_fill(fill("c1", 3, price=101, ts=3, trade_id="t1")),
+            {"state", "updated_ns", "filled_lots", "fill_notional", "fees_quote", "trade_ids"},
+        ),
+        (
+            lambda: table.on_cancel_request("c1", 4),
+            {"state", "updated_ns", "cancel_requested_ns", "cancels_in_flight"},
+        ),
+        (lambda: table.on_cancel_request("c1", 5), {"updated_ns", "cancels_in_flight"}),
+        (
+            lambda: table.on_cancel_rejected(CancelRejected(6, "c1", "too_late")),
+            {"updated_ns", "cancels_in_flight", "reason"},
+        ),
+        (
+            lambda: table.on_fill(fill("c1", 2, ts=7)),
+            {"updated_ns", "filled_lots", "fill_notional", "fees_quote"},
+        ),
+        (
+            lambda: table.on_cancel_rejected(CancelRejected(8, "c1", "again")),
+            {"state", "updated_ns", "cancels_in_flight", "reason"},
+        ),
+        (lambda: table.on_cancel_request("c1", 9), {"state", "updated_ns", "cancels_in_flight"}),
+        (
+            lambda: table.on_cancelled(OrderCancelled(10, "c1", "venue")),
+            {"state", "updated_ns", "cancels_in_flight", "reason"},
+        ),
+        (
+            lambda: table.on_fill(fill("c1", 1, ts=11)),
+            {"updated_ns", "filled_lots", "fill_notional", "fees_quote"},
+        ),
+    ]
+    before = sent
+    for step, expected in steps:
+        version = table.version
+        after = step()
+        assert type(after) is Order and _changed(before, after) == expected
+        assert table.get("c1") is after and table.version == version + 1
+        before = after
+    assert before.state is S.CANCELLED and before.cancel_requested_ns == 4 and before.accepted_ns == 2
+    pending = table.on_send(request("c2"), 20)
+    rejected = table.on_reject(OrderRejected(21, "c2", "post_only_would_cross"))
+    assert type(rejected) is Order and _changed(pending, rejected) == {"state", "updated_ns", "reason"}
+
+
+def test_side_summaries_are_both_side_summaries_and_follow_every_change() -> None:
+    """One pass for both sides, cached until the table changes: IOCs count as exposure, not as quotes."""
+    table = OrderTable()
+    assert table.side_summaries() == ((None, False, 0), (None, False, 0))
+    table.on_send(request("b1"), 1)
+    table.on_send(OrderRequest("i1", BUY, 99, 4, OrderType.IOC), 2)
+    table.on_send(request("a1", side=SELL, qty=7), 3)
+    assert table.side_summaries() == ((table.get("b1"), True, 14), (table.get("a1"), True, 7))
+    assert table.side_summaries() == (table.side_summary(BUY), table.side_summary(SELL))
+    table.on_ack(OrderAccepted(4, "b1"))
+    assert table.side_summary(BUY) == (table.get("b1"), False, 14)  # the unacked IOC is no quote
+    table.on_fill(fill("i1", 4))
+    assert table.side_summary(BUY) == (table.get("b1"), False, 10) and table.exposure_lots(BUY) == 10
+    table.on_cancel_request("a1", 5)
+    assert table.side_summary(SELL) == (table.get("a1"), True, 7)
+    table.on_cancelled(OrderCancelled(6, "a1"))
+    assert table.side_summaries()[1] == (None, False, 0)
