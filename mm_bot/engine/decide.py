@@ -75,6 +75,22 @@ class DecideParams:
     max_order_age_ns: int
 
 
+# Enum members read through their class cost ~70 ns each on Python 3.11 (``EnumType.__getattr__``
+# keeps such reads off the interpreter's fast path); this per-update code reads module aliases.
+_BUY, _SELL = Side.BUY, Side.SELL
+_CANCEL = Action.CANCEL
+_KEEP = Action.KEEP
+_NOTHING = Action.NOTHING
+_REPLACE = Action.REPLACE
+_SEND = Action.SEND
+_MAX_ORDER_AGE = Reason.MAX_ORDER_AGE
+_OPTIMAL_PRICE = Reason.OPTIMAL_PRICE
+_ORDER_IN_FLIGHT = Reason.ORDER_IN_FLIGHT
+_ORDER_LOCKOUT = Reason.ORDER_LOCKOUT
+_SIZE_CHANGE = Reason.SIZE_CHANGE
+_WITHIN_TOLERANCE = Reason.WITHIN_TOLERANCE
+
+
 def decide_side(
     side: Side,
     target: SideTarget,
@@ -89,31 +105,31 @@ def decide_side(
     blocked = gate or target.blocked
     if blocked is not None:
         if resting is not None and not resting.in_flight:
-            return SideDecision(side, Action.CANCEL, blocked, cancel_client_order_id=resting.client_order_id)
-        return SideDecision(side, Action.NOTHING, blocked)
+            return SideDecision(side, _CANCEL, blocked, cancel_client_order_id=resting.client_order_id)
+        return SideDecision(side, _NOTHING, blocked)
     if resting is not None:
         if resting.in_flight:
-            return SideDecision(side, Action.NOTHING, Reason.ORDER_IN_FLIGHT)
+            return SideDecision(side, _NOTHING, _ORDER_IN_FLIGHT)
         if now_ns - resting.created_ns >= params.max_order_age_ns:
-            reason = Reason.MAX_ORDER_AGE
+            reason = _MAX_ORDER_AGE
         elif resting.remaining_lots > target.qty_lots:
-            reason = Reason.SIZE_CHANGE
+            reason = _SIZE_CHANGE
         elif abs(target.price_ticks - resting.price_ticks) <= tolerance_ticks:
-            return SideDecision(side, Action.KEEP, Reason.WITHIN_TOLERANCE)
+            return SideDecision(side, _KEEP, _WITHIN_TOLERANCE)
         else:
-            reason = Reason.OPTIMAL_PRICE
+            reason = _OPTIMAL_PRICE
         lock = lockouts.active(side, now_ns)
-        if lock is Reason.ORDER_LOCKOUT:
-            return SideDecision(side, Action.KEEP, lock)
+        if lock is _ORDER_LOCKOUT:
+            return SideDecision(side, _KEEP, lock)
         if lock is not None:
-            return SideDecision(side, Action.CANCEL, lock, cancel_client_order_id=resting.client_order_id)
+            return SideDecision(side, _CANCEL, lock, cancel_client_order_id=resting.client_order_id)
         return SideDecision(
-            side, Action.REPLACE, reason, target.price_ticks, target.qty_lots, resting.client_order_id
+            side, _REPLACE, reason, target.price_ticks, target.qty_lots, resting.client_order_id
         )
     lock = lockouts.active(side, now_ns)
     if lock is not None:
-        return SideDecision(side, Action.NOTHING, lock)
-    return SideDecision(side, Action.SEND, Reason.OPTIMAL_PRICE, target.price_ticks, target.qty_lots)
+        return SideDecision(side, _NOTHING, lock)
+    return SideDecision(side, _SEND, _OPTIMAL_PRICE, target.price_ticks, target.qty_lots)
 
 
 def decide(
@@ -129,6 +145,6 @@ def decide(
 ) -> tuple[SideDecision, SideDecision]:
     """Both sides' decisions, bid first."""
     return (
-        decide_side(Side.BUY, bid, resting_bid, gate, lockouts, tolerance_ticks, params, now_ns),
-        decide_side(Side.SELL, ask, resting_ask, gate, lockouts, tolerance_ticks, params, now_ns),
+        decide_side(_BUY, bid, resting_bid, gate, lockouts, tolerance_ticks, params, now_ns),
+        decide_side(_SELL, ask, resting_ask, gate, lockouts, tolerance_ticks, params, now_ns),
     )
