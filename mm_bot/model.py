@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import Enum, IntEnum
+from typing import NamedTuple
 
 
 class Side(IntEnum):
@@ -122,8 +123,10 @@ class PublicTrade:
 
 
 # ------------------------------------------------------------------------------- own orders
-@dataclass(frozen=True, slots=True)
-class OrderRequest:
+class OrderRequest(NamedTuple):
+    """One order to send. A NamedTuple, not a frozen dataclass: built on every quote change, and
+    several times cheaper to construct while just as immutable."""
+
     client_order_id: str
     side: Side
     price_ticks: int
