@@ -11,6 +11,9 @@ with the core's own orders really placed, filled and cancelled, so every kind of
   deterministic, so it makes exactly the same decisions (checked) and the figures isolate the
   decision path itself.
 
+Garbage collection follows the config's ``runtime.gc`` as the runner does: with ``idle`` (the
+default) the collector runs between updates, never inside a timed one (``mm_bot.runtime``).
+
 Usage: ``python bench/decide_bench.py [--json] [--seconds S] [--config PATH]``
 """
 
@@ -22,9 +25,10 @@ import time
 from collections import Counter
 from typing import Any
 
-from mm_bot.config import load_config
+from mm_bot.config import AppConfig, MarketConfig, load_config
 from mm_bot.engine.market import MarketCore
 from mm_bot.engine.orders import ClientOrderIds
+from mm_bot.runtime import GcPolicy
 from mm_bot.virtual import run_virtual
 from mm_bot.wiring import market_params, sim_exchange
 
@@ -34,6 +38,15 @@ START_NS = 1_700_000_000 * 1_000_000_000
 def run(config_path: str, seconds: float) -> dict[str, Any]:
     cfg = load_config(config_path)
     mcfg = cfg.markets[0]
+    gc_policy = GcPolicy(idle=cfg.runtime.gc == "idle")
+    gc_policy.start()
+    try:
+        return _run(cfg, mcfg, seconds, gc_policy)
+    finally:
+        gc_policy.stop()
+
+
+def _run(cfg: AppConfig, mcfg: MarketConfig, seconds: float, gc_policy: GcPolicy) -> dict[str, Any]:
     exchange = sim_exchange(cfg, mcfg, START_NS)
     core = MarketCore(market_params(mcfg), ClientOrderIds("bench"), START_NS)
     end_ns = START_NS + int(seconds * 1e9)
@@ -48,6 +61,7 @@ def run(config_path: str, seconds: float) -> dict[str, Any]:
         t0 = perf()
         commands = core.on_event(event, now)
         samples.append(perf() - t0)
+        gc_policy.on_idle()
         return commands
 
     run_virtual(core, exchange, end_ns, step=timed)
@@ -55,10 +69,12 @@ def run(config_path: str, seconds: float) -> dict[str, Any]:
     replay_core = MarketCore(market_params(mcfg), ClientOrderIds("bench"), START_NS)
     replay_samples: list[int] = []
     on_event = replay_core.on_event
+    on_idle = gc_policy.on_idle
     for event, now in recorded:
         t0 = perf()
         on_event(event, now)
         replay_samples.append(perf() - t0)
+        on_idle()
     assert replay_core.stats.decision_reasons == core.stats.decision_reasons, "replay diverged"
     return {
         "updates": len(samples),

@@ -29,6 +29,7 @@ from mm_bot.errors import ConfigError, KillSwitch
 from mm_bot.journal import Journal
 from mm_bot.metrics import Metrics, MetricsServer
 from mm_bot.model import Side
+from mm_bot.runtime import GcPolicy
 from mm_bot.tui import LiveView, MarketView, RunView
 from mm_bot.venues.sim import SimVenue
 from mm_bot.wiring import market_params, refresh_interval_s, sim_exchange
@@ -99,6 +100,7 @@ async def run_app(
     view: LiveView | None = None
     kill_reason: str | None = None
     markets: list[_Market] = []
+    gc_policy = GcPolicy(idle=cfg.runtime.gc == "idle")
     try:
         ids_prefix = run_prefix(start_ns)
         for i, mcfg in enumerate(cfg.markets):
@@ -130,6 +132,8 @@ async def run_app(
                 journal=journal,
                 metrics=metrics.market(mcfg.symbol),
                 refresh_interval_s=refresh_interval_s(mcfg),
+                keep_warm_s=cfg.runtime.keep_warm_ms / 1000.0,
+                gc_policy=gc_policy,
             )
             markets.append(_Market(mcfg.symbol, core, venue, runner, mcfg.risk.max_position_base))
         if cfg.metrics.enabled:
@@ -169,6 +173,7 @@ async def run_app(
                 await asyncio.sleep(0.25)
 
         crash: str | None = None
+        gc_policy.start()
         try:
             async with asyncio.TaskGroup() as tg:
                 tasks = [tg.create_task(guarded(m), name=f"market:{m.symbol}") for m in markets]
@@ -196,6 +201,7 @@ async def run_app(
         log.info("run_stopped", duration_s=round(duration_s, 3), kill_reason=kill_reason, error=crash)
         return RunResult(1 if kill_reason or crash else 0, summary)
     finally:
+        gc_policy.stop()
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGINT, signal.SIGTERM):

@@ -64,10 +64,11 @@ class SideDecision(NamedTuple):
     @property
     def label(self) -> str:
         """``"send(optimal_price)"``: the key counted in the run summary and logs."""
-        return _LABELS[self.action][self.reason]
+        return LABELS[self.action][self.reason]
 
 
-_LABELS: dict[Action, dict[Reason, str]] = {a: {r: f"{a.value}({r.value})" for r in Reason} for a in Action}
+# "<action>(<reason>)" for every pair, built once: the key counted in summaries, metrics and logs.
+LABELS: dict[Action, dict[Reason, str]] = {a: {r: f"{a.value}({r.value})" for r in Reason} for a in Action}
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,7 +37,9 @@ class Lockouts:
         self._reject_until[side] = max(self._reject_until[side], now_ns + self._params.after_reject_ns)
 
     def on_order_sent(self, side: Side, now_ns: int) -> None:
-        self._order_until[side] = max(self._order_until[side], now_ns + self._params.between_orders_ns)
+        until = now_ns + self._params.between_orders_ns  # every send: a comparison, not a max() call
+        if until > self._order_until[side]:
+            self._order_until[side] = until
 
     def active(self, side: Side, now_ns: int) -> Reason | None:
         """The lockout in force on ``side`` at ``now_ns``: reject, then fill, then order; or None."""

@@ -34,10 +34,17 @@ from mm_bot.engine.core_types import (
     Tick,
     trading_quote_params,
 )
-from mm_bot.engine.decide import Resting, SideDecision, SideTarget, decide
+from mm_bot.engine.decide import LABELS, Resting, SideDecision, SideTarget, decide
 from mm_bot.engine.horizon import HorizonState
 from mm_bot.engine.lockouts import Lockouts
-from mm_bot.engine.orders import ClientOrderIds, Order, OrderState, OrderStateError, OrderTable
+from mm_bot.engine.orders import (
+    ClientOrderIds,
+    Order,
+    OrderState,
+    OrderStateError,
+    OrderTable,
+    UnknownOrderId,
+)
 from mm_bot.engine.reasons import Action, Reason
 from mm_bot.engine.risk import RiskState, Unwind
 from mm_bot.model import (
@@ -193,11 +200,11 @@ class MarketCore:
     def _order_event(
         self, event: OrderAccepted | OrderRejected | OrderCancelled | CancelRejected
     ) -> Order | None:
-        if event.client_order_id not in self.orders:
-            self.stats.malformed["unknown_order_event"] += 1
-            return None
         try:
             return self.orders.apply(event)
+        except UnknownOrderId:
+            self.stats.malformed["unknown_order_event"] += 1
+            return None
         except OrderStateError:
             self.stats.malformed["order_state"] += 1
             return None
@@ -550,7 +557,7 @@ class MarketCore:
             # Both orders could fill before the cancel lands: cancel first, send after confirmation.
             d = SideDecision(side, _CANCEL, _MAX_POSITION, cancel_client_order_id=d.cancel_client_order_id)
             action = _CANCEL
-        label = d.label
+        label = LABELS[action][d.reason]
         self.stats.decision_reasons[label] += 1
         if action is _KEEP or action is _NOTHING:
             # Repeated keeps are not news for the "recent decisions" view; changes are.

@@ -38,6 +38,7 @@ from mm_bot.model import (
     VenueEvent,
 )
 from mm_bot.model import OrderRejected as OrderRejectedEvent
+from mm_bot.runtime import GcPolicy
 from mm_bot.venues.base import Venue
 
 log = structlog.get_logger("mm_bot.runner")
@@ -55,6 +56,8 @@ class MarketRunner:
         journal: Journal | None = None,
         metrics: MarketMetrics | None = None,
         refresh_interval_s: float = 0.5,
+        keep_warm_s: float = 0.0,
+        gc_policy: GcPolicy | None = None,
         latency_samples: int = 200_000,
     ) -> None:
         self.core = core
@@ -64,6 +67,9 @@ class MarketRunner:
         self._journal = journal
         self._metrics = metrics
         self._refresh_s = refresh_interval_s
+        self._keep_warm_s = keep_warm_s
+        self._gc = gc_policy
+        self.rehearsals = 0
         self._queue: asyncio.Queue[VenueEvent] = asyncio.Queue()
         self.decision_latency_ns: deque[int] = deque(maxlen=latency_samples)
         self.core_latency_ns: deque[int] = deque(maxlen=latency_samples)  # on_event alone
@@ -85,14 +91,9 @@ class MarketRunner:
             self._queue.put_nowait(event)
 
     async def _loop(self) -> None:
-        queue = self._queue
         core = self.core
         while True:
-            try:
-                async with asyncio.timeout(self._refresh_s):
-                    event: VenueEvent | Tick = await queue.get()
-            except TimeoutError:
-                event = Tick(self._clock())
+            event = await self._next_event()
             t0 = time.perf_counter_ns()
             if isinstance(event, Heartbeat):
                 event = Tick(event.ts_ns)
@@ -101,8 +102,43 @@ class MarketRunner:
                 self.core_latency_ns.append(time.perf_counter_ns() - t0)
                 await self._execute(commands, t0)
             self._after_event(event, commands)
+            if self._gc is not None:
+                self._gc.on_busy()
             if core.kill_reason is not None:
                 raise KillSwitch(core.kill_reason)
+
+    async def _next_event(self) -> VenueEvent | Tick:
+        """The next venue event, or a timer tick after the refresh interval without one.
+
+        With ``keep_warm_s`` set, the wait is cut into slices of that length, and after each empty
+        slice the core rehearses its decision path (``MarketCore.preview``: no state changes, nothing
+        sent). An update arriving after milliseconds of quiet otherwise runs on CPU caches other work
+        has evicted, several times slower than the same code warm.
+        """
+        queue = self._queue
+        if queue.qsize():
+            return queue.get_nowait()
+        slice_s = self._keep_warm_s
+        if slice_s <= 0.0:
+            try:
+                async with asyncio.timeout(self._refresh_s):
+                    return await queue.get()
+            except TimeoutError:
+                return Tick(self._clock())
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._refresh_s
+        while True:
+            left = deadline - loop.time()
+            if left <= 0.0:
+                return Tick(self._clock())
+            try:
+                async with asyncio.timeout(min(slice_s, left)):
+                    return await queue.get()
+            except TimeoutError:
+                self.core.preview(self._clock())
+                self.rehearsals += 1
+                if self._gc is not None:
+                    self._gc.on_idle()
 
     async def _execute(self, commands: list[Command], t0: int | None) -> None:
         for command in commands:
