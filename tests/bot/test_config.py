@@ -179,7 +179,10 @@ def test_bad_literal_and_ranges(tmp_path: Path, default_data: dict[str, Any]) ->
     market(default_data)["venue"] = "binance"
     market(default_data)["order_size_base"] = -1.0
     default_data["metrics"]["port"] = 70000
+    default_data["runtime"] = {"keep_warm_ms": -1, "gc": "never"}
     problems = problems_of(write(tmp_path, default_data))
+    assert problems["runtime.keep_warm_ms"].startswith("Input should be greater than or equal to 0")
+    assert problems["runtime.gc"].startswith("Input should be 'idle' or 'auto'")
     assert problems["markets[0].venue"].startswith("Input should be 'sim', 'ccxt' or 'grpc' (got 'binance')")
     assert problems["markets[0].order_size_base"].startswith("Input should be greater than 0")
     assert problems["metrics.port"].startswith("Input should be less than or equal to 65535")

@@ -92,3 +92,26 @@ async def test_malformed_book_is_exported_and_good_book_traded() -> None:
     assert value == 1.0
     assert {r.side for r in venue.placed} == {Side.BUY, Side.SELL}
     assert len(venue.placed) == 2
+
+
+async def test_keep_warm_rehearses_while_quiet_and_sends_nothing_more() -> None:
+    """One book, then silence: the runner rehearses the decision path every slice of quiet, and the
+    rehearsals send nothing, count nothing and leave the order table as the book left it."""
+    good = BookSnapshot(NOW, NOW, 1, ((5_999_990, 5),), ((6_000_010, 5),))
+    venue = ScriptedVenue([good])
+    core = MarketCore(
+        market_params(load_config(ROOT / "config.yaml", environ={}).markets[0]), ClientOrderIds("r"), NOW
+    )
+    runner = MarketRunner(core, venue, clock_ns=lambda: NOW, refresh_interval_s=10.0, keep_warm_s=0.002)
+    task = asyncio.create_task(runner.run())
+    for _ in range(100):
+        await asyncio.sleep(0.01)
+        if runner.rehearsals >= 20:
+            break
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    assert runner.rehearsals >= 20
+    assert len(venue.placed) == 2
+    assert sum(core.stats.decision_reasons.values()) == 2  # the two sends, nothing from rehearsals
+    assert core.orders.version == 2
