@@ -11,9 +11,12 @@ transaction. The default ``synchronous="NORMAL"`` survives a process crash (the 
 guards against) at ~20 us a call (p99 < 200 us); ``"FULL"`` also survives a power loss by fsyncing the
 WAL at each commit, ~170 us p50 but milliseconds at p99 on a busy disk. Orders lost to a power loss
 are found by reconciling with the venue at start. Decisions are buffered (~3 us a call) and written by
-``flush()`` in one transaction (~2 us a row); the runner calls it periodically, and it also runs when
-``decision_batch`` rows are buffered and on close. A WAL auto-checkpoint (every ~4 MB written) can
-add a few milliseconds to one commit. ``position`` and ``open_orders`` scan their market: start-up and
+``flush()`` in one transaction (~2 us a row); it runs when ``decision_batch`` rows are buffered and on
+close. SQLite's automatic WAL checkpoint (every ~4 MB written) copies the WAL into the main file and
+fsyncs it inside whichever commit crosses the threshold: milliseconds added to one order's send.
+``auto_checkpoint=False`` turns it off; the owner then calls ``checkpoint()`` from a worker thread
+(it uses its own connection, and SQLite releases the GIL while it works), so commits on the trading
+path never wait for the disk (``bench/journal_bench.py`` measures both). ``position`` and ``open_orders`` scan their market: start-up and
 reconciliation calls, not per-event ones. Paper and live use separate files; the app passes the path.
 """
 
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -154,6 +158,8 @@ class Journal:
 
     def __init__(self, conn: sqlite3.Connection, path: Path, decision_batch: int) -> None:
         self._conn = conn
+        self._checkpoint_conn: sqlite3.Connection | None = None
+        self._checkpoint_lock = threading.Lock()
         self.path = path
         self._decision_batch = decision_batch
         self._decisions: list[_DecisionRow] = []
@@ -166,6 +172,7 @@ class Journal:
         *,
         synchronous: Literal["NORMAL", "FULL"] = "NORMAL",
         decision_batch: int = 256,
+        auto_checkpoint: bool = True,
     ) -> Journal:
         """Open (or create) the journal at ``path`` and bring its schema up to ``SCHEMA_VERSION``."""
         if synchronous not in ("NORMAL", "FULL"):
@@ -179,6 +186,8 @@ class Journal:
                 raise JournalError(f"{path}: cannot use WAL mode (got {mode!r})")
             conn.execute(f"PRAGMA synchronous={synchronous}")
             conn.execute("PRAGMA busy_timeout=2000")
+            if not auto_checkpoint:
+                conn.execute("PRAGMA wal_autocheckpoint=0")
             _migrate(conn, path)
         except BaseException:
             conn.close()
@@ -189,11 +198,28 @@ class Journal:
     def schema_version(self) -> int:
         return _schema_version(self._conn)
 
+    def checkpoint(self) -> tuple[int, int]:
+        """Copy the WAL into the main file (PASSIVE: never blocks writers); returns (WAL frames,
+        frames copied). Safe from one worker thread while the owner keeps writing: it has its own
+        connection."""
+        with self._checkpoint_lock:
+            if self._checkpoint_conn is None:
+                self._checkpoint_conn = sqlite3.connect(
+                    self.path, isolation_level=None, check_same_thread=False
+                )
+                self._checkpoint_conn.execute("PRAGMA busy_timeout=2000")
+            _, frames, copied = self._checkpoint_conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            return int(frames), int(copied)
+
     def close(self) -> None:
         """Flush buffered decisions and close; WAL content is checkpointed into the main file."""
         try:
             self.flush()
         finally:
+            with self._checkpoint_lock:
+                if self._checkpoint_conn is not None:
+                    self._checkpoint_conn.close()
+                    self._checkpoint_conn = None
             self._conn.close()
 
     def __enter__(self) -> Journal:

@@ -92,6 +92,13 @@ _SIZE_CHANGE = Reason.SIZE_CHANGE
 _WITHIN_TOLERANCE = Reason.WITHIN_TOLERANCE
 
 
+# A decision that carries no order (keep, nothing) is a plain value: built once per (side, action,
+# reason) and shared, which is safe because NamedTuples are immutable and cheaper than building one.
+_PLAIN: dict[Side, dict[Action, dict[Reason, SideDecision]]] = {
+    s: {a: {r: SideDecision(s, a, r) for r in Reason} for a in (Action.KEEP, Action.NOTHING)} for s in Side
+}
+
+
 def decide_side(
     side: Side,
     target: SideTarget,
@@ -107,21 +114,21 @@ def decide_side(
     if blocked is not None:
         if resting is not None and not resting.in_flight:
             return SideDecision(side, _CANCEL, blocked, cancel_client_order_id=resting.client_order_id)
-        return SideDecision(side, _NOTHING, blocked)
+        return _PLAIN[side][_NOTHING][blocked]
     if resting is not None:
         if resting.in_flight:
-            return SideDecision(side, _NOTHING, _ORDER_IN_FLIGHT)
+            return _PLAIN[side][_NOTHING][_ORDER_IN_FLIGHT]
         if now_ns - resting.created_ns >= params.max_order_age_ns:
             reason = _MAX_ORDER_AGE
         elif resting.remaining_lots > target.qty_lots:
             reason = _SIZE_CHANGE
         elif abs(target.price_ticks - resting.price_ticks) <= tolerance_ticks:
-            return SideDecision(side, _KEEP, _WITHIN_TOLERANCE)
+            return _PLAIN[side][_KEEP][_WITHIN_TOLERANCE]
         else:
             reason = _OPTIMAL_PRICE
         lock = lockouts.active(side, now_ns)
         if lock is _ORDER_LOCKOUT:
-            return SideDecision(side, _KEEP, lock)
+            return _PLAIN[side][_KEEP][lock]
         if lock is not None:
             return SideDecision(side, _CANCEL, lock, cancel_client_order_id=resting.client_order_id)
         return SideDecision(
@@ -129,7 +136,7 @@ def decide_side(
         )
     lock = lockouts.active(side, now_ns)
     if lock is not None:
-        return SideDecision(side, _NOTHING, lock)
+        return _PLAIN[side][_NOTHING][lock]
     return SideDecision(side, _SEND, _OPTIMAL_PRICE, target.price_ticks, target.qty_lots)
 
 
