@@ -23,6 +23,7 @@ import structlog
 
 from mm_bot.engine.market import Cancel, Command, MarketCore, Place, Tick
 from mm_bot.engine.reasons import Action
+from mm_bot.engine.rehearsal import Rehearsal
 from mm_bot.errors import KillSwitch, OrderRejected, TransientVenueError, VenueError
 from mm_bot.journal import Journal
 from mm_bot.metrics import MarketMetrics
@@ -43,6 +44,7 @@ from mm_bot.venues.base import Venue
 
 log = structlog.get_logger("mm_bot.runner")
 
+_FULL_REHEARSAL_EVERY = 4  # slices of quiet between rehearsals of the whole update path (~50 us each)
 _ORDER_EVENTS = (OrderAccepted, OrderRejectedEvent, OrderCancelled, CancelRejected, OwnFill)
 
 
@@ -69,6 +71,7 @@ class MarketRunner:
         self._refresh_s = refresh_interval_s
         self._keep_warm_s = keep_warm_s
         self._gc = gc_policy
+        self._rehearsal = Rehearsal(core.params) if keep_warm_s > 0.0 else None
         self.rehearsals = 0
         self._queue: asyncio.Queue[VenueEvent] = asyncio.Queue()
         self.decision_latency_ns: deque[int] = deque(maxlen=latency_samples)
@@ -112,8 +115,9 @@ class MarketRunner:
 
         With ``keep_warm_s`` set, the wait is cut into slices of that length, and after each empty
         slice the core rehearses its decision path (``MarketCore.preview``: no state changes, nothing
-        sent). An update arriving after milliseconds of quiet otherwise runs on CPU caches other work
-        has evicted, several times slower than the same code warm.
+        sent), and every few slices a scratch core rehearses a whole update (``Rehearsal``). An
+        update arriving after milliseconds of quiet otherwise runs on CPU caches other work has
+        evicted, several times slower than the same code warm.
         """
         queue = self._queue
         if queue.qsize():
@@ -135,7 +139,10 @@ class MarketRunner:
                 async with asyncio.timeout(min(slice_s, left)):
                     return await queue.get()
             except TimeoutError:
-                self.core.preview(self._clock())
+                core = self.core
+                core.preview(self._clock())
+                if self._rehearsal is not None and self.rehearsals % _FULL_REHEARSAL_EVERY == 0:
+                    self._rehearsal.step(core.best_bid, core.best_ask)
                 self.rehearsals += 1
                 if self._gc is not None:
                     self._gc.on_idle()

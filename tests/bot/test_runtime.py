@@ -13,6 +13,7 @@ import pytest
 from mm_bot.config import load_config
 from mm_bot.engine.market import Command, MarketCore, Tick
 from mm_bot.engine.orders import ClientOrderIds
+from mm_bot.engine.rehearsal import Rehearsal
 from mm_bot.model import VenueEvent
 from mm_bot.runtime import GcPolicy
 from mm_bot.virtual import run_virtual
@@ -166,3 +167,18 @@ def _state(core: MarketCore) -> tuple[object, ...]:
         core.last_quote,
         core.lockouts.until_ns(core.orders.live_orders()[0].side),
     )
+
+
+def test_rehearsal_runs_the_whole_update_path_on_its_own_core() -> None:
+    rehearsal = Rehearsal(_params())
+    rehearsal.step(None, None)
+    assert rehearsal.steps == 0  # no book yet: nothing to rehearse around
+    for _ in range(50):
+        rehearsal.step(BID, ASK)
+    scratch = rehearsal.core
+    reasons = scratch.stats.decision_reasons
+    assert reasons["replace(optimal_price)"] >= 80  # both quotes replaced on (nearly) every step
+    assert reasons["keep(within_tolerance)"] > 0  # and the answers requoted with nothing to change
+    assert scratch.stats.cancels_sent == reasons["replace(optimal_price)"]
+    assert len(scratch.orders.live_orders()) == 2  # every cancel confirmed, every order acked
+    assert scratch.position_lots == 0 and scratch.stats.fills == 0
