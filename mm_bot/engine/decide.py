@@ -91,6 +91,10 @@ _ORDER_LOCKOUT = Reason.ORDER_LOCKOUT
 _SIZE_CHANGE = Reason.SIZE_CHANGE
 _WITHIN_TOLERANCE = Reason.WITHIN_TOLERANCE
 
+# NamedTuple(...) runs a Python-level __new__ (~220 ns); tuple.__new__ builds the same immutable
+# value in ~100 ns. Used where a value is built on every update; every field is passed (no defaults).
+_new = tuple.__new__
+
 
 # A decision that carries no order (keep, nothing) is a plain value: built once per (side, action,
 # reason) and shared, which is safe because NamedTuples are immutable and cheaper than building one.
@@ -131,13 +135,14 @@ def decide_side(
             return _PLAIN[side][_KEEP][lock]
         if lock is not None:
             return SideDecision(side, _CANCEL, lock, cancel_client_order_id=resting.client_order_id)
-        return SideDecision(
-            side, _REPLACE, reason, target.price_ticks, target.qty_lots, resting.client_order_id
+        return _new(
+            SideDecision,
+            (side, _REPLACE, reason, target.price_ticks, target.qty_lots, resting.client_order_id),
         )
     lock = lockouts.active(side, now_ns)
     if lock is not None:
         return _PLAIN[side][_NOTHING][lock]
-    return SideDecision(side, _SEND, _OPTIMAL_PRICE, target.price_ticks, target.qty_lots)
+    return _new(SideDecision, (side, _SEND, _OPTIMAL_PRICE, target.price_ticks, target.qty_lots, ""))
 
 
 def decide(

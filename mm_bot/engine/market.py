@@ -406,21 +406,19 @@ class MarketCore:
                 table = self._depth_table(sigma, a, k, tau_s)
                 bid_depth, ask_depth = table.depths_at(position_base / qparams.order_size_base)
             tick = self._tick
-            quote = compute_quote(
-                QuoteInputs(
-                    mid,
-                    position_base,
-                    sigma,
-                    a,
-                    k,
-                    tau_s,
-                    best_bid * tick,
-                    best_ask * tick,
-                    bid_depth,
-                    ask_depth,
-                ),
-                qparams,
+            quote_inputs = (
+                mid,
+                position_base,
+                sigma,
+                a,
+                k,
+                tau_s,
+                best_bid * tick,
+                best_ask * tick,
+                bid_depth,
+                ask_depth,
             )
+            quote = compute_quote(_new(QuoteInputs, quote_inputs), qparams)
             bid = self._target(_BUY, quote.bid_ticks, quote.bid_size_base, quote.bid_allowed, buy_view)
             ask = self._target(_SELL, quote.ask_ticks, quote.ask_size_base, quote.ask_allowed, sell_view)
         else:
@@ -546,8 +544,8 @@ class MarketCore:
         if room < lots:
             lots = room
         if not allowed or lots < self.instrument.min_qty_lots or ticks <= 0:
-            return SideTarget(ticks, 0, _MAX_POSITION)
-        return SideTarget(ticks, lots)
+            return _new(SideTarget, (ticks, 0, _MAX_POSITION))
+        return _new(SideTarget, (ticks, lots, None))
 
     def _apply(self, d: SideDecision, exposure_lots: int, now_ns: int, out: list[Command]) -> None:
         """Record decision ``d`` and emit its commands. ``exposure_lots``: the side's live lots before it."""
@@ -571,14 +569,14 @@ class MarketCore:
             cid = d.cancel_client_order_id
             self.orders.on_cancel_request(cid, now_ns)
             self.stats.cancels_sent += 1
-            out.append(Cancel(cid, side, d))
+            out.append(_new(Cancel, (cid, side, d)))
             if action is _CANCEL:
                 return
-        request = OrderRequest(self.ids.next_id(), side, d.price_ticks, d.qty_lots, self._order_type)
+        request = _new(OrderRequest, (self.ids.next_id(), side, d.price_ticks, d.qty_lots, self._order_type))
         self.orders.on_send(request, now_ns)
         self.lockouts.on_order_sent(side, now_ns)
         self.stats.quotes_sent += 1
-        out.append(Place(request, d))
+        out.append(_new(Place, (request, d)))
 
     def cancel_all(self, now_ns: int) -> list[Command]:
         """Cancel every live order that is not already being cancelled (shutdown, kill switch)."""
@@ -594,6 +592,10 @@ class MarketCore:
 
 
 _NO_TARGET = SideTarget(0, 0)
+
+# NamedTuple(...) runs a Python-level __new__ (~220 ns); tuple.__new__ builds the same immutable
+# value in ~100 ns. Used where a value is built on every update; every field is passed (no defaults).
+_new = tuple.__new__
 _NEVER = 1 << 62
 _TAKER_TYPES = (OrderType.IOC, OrderType.MARKET)  # a tuple: OrderType's hash is a Python-level call
 _SIDE_LABEL = {_BUY: "bid", _SELL: "ask"}

@@ -72,6 +72,7 @@ from mm_bot.strategy.numeric import FLOAT_OPS, Ops
 
 StrategyKind = Literal["as", "glft", "fixed", "depths"]
 _BPS = 1e-4
+_new = tuple.__new__
 
 
 class QuoteInputs(NamedTuple):
@@ -225,4 +226,7 @@ def compute_quote(inputs: QuoteInputs, params: QuoteParams, ops: Ops = FLOAT_OPS
     else:
         bid_allowed = ops.gt(bid_size, 0.0)
         ask_allowed = ops.gt(ask_size, 0.0)
-    return Quote(bid_ticks, ask_ticks, bid_size, ask_size, bid_allowed, ask_allowed, center, model_half, half)
+    # tuple.__new__: the same immutable Quote without NamedTuple's Python-level __new__ (~120 ns a quote)
+    return _new(
+        Quote, (bid_ticks, ask_ticks, bid_size, ask_size, bid_allowed, ask_allowed, center, model_half, half)
+    )
