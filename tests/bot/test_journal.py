@@ -8,10 +8,12 @@ import sys
 import textwrap
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from mm_bot.engine.orders import OrderState
+from mm_bot.intent_log import SLOT_SIZE, TEXT_MAX
 from mm_bot.journal import SCHEMA_VERSION, Journal, JournalError, Position
 from mm_bot.model import Instrument, Liquidity, OrderRequest, OrderType, OwnFill, Side
 
@@ -233,3 +235,200 @@ def test_durability_level_is_applied(tmp_path: Path, synchronous: str, level: in
     with pytest.raises(ValueError, match="synchronous"):
         Journal.open(tmp_path / "other.sqlite", synchronous="OFF")  # type: ignore[arg-type]
     assert not (tmp_path / "other.sqlite").exists()
+
+
+# ---------------------------------------------------------------------- the mmap intent ring
+def ring_journal(path: Path, **kwargs: Any) -> Journal:
+    journal = Journal.open(path, intent_ring=True, **kwargs)
+    assert journal.uses_intent_ring
+    return journal
+
+
+def crash(journal: Journal) -> None:
+    """Drop a journal as a killed process would: no flush, no close; only its OS handles go."""
+    if journal._intents is not None:
+        journal._intents.close()
+    journal._conn.close()
+
+
+def committed_ids(path: Path) -> list[str]:
+    conn = reader(path)
+    rows = conn.execute("SELECT client_order_id FROM orders ORDER BY rowid").fetchall()
+    conn.close()
+    return [cid for (cid,) in rows]
+
+
+RING_CRASH = """
+import os, sys
+from mm_bot.journal import Journal
+from mm_bot.model import OrderRequest, Side
+
+journal = Journal.open(sys.argv[1], intent_ring=True)
+assert journal.uses_intent_ring
+journal.start_session("live", "cfg", 1)
+journal.record_order_intent(OrderRequest("sent", Side.SELL, 1010, 5), "BTC/USDT", 2)
+os._exit(0)  # killed between the write-ahead and its flush
+"""
+
+
+def test_ring_intent_survives_a_killed_process(tmp_path: Path) -> None:
+    """An intent only in the ring (never committed) is an open pending_new order after reopening."""
+    path = tmp_path / "journal-live.sqlite"
+    subprocess.run([sys.executable, "-c", textwrap.dedent(RING_CRASH), str(path)], check=True, timeout=60)
+    assert committed_ids(path) == []
+    with Journal.open(path) as journal:  # any opener replays, ring or not
+        [order] = journal.open_orders()
+        assert (order.client_order_id, order.state, order.side, order.price_ticks, order.qty_lots) == (
+            "sent",
+            OrderState.PENDING_NEW,
+            Side.SELL,
+            1010,
+            5,
+        )
+        assert (order.order_type, order.created_ns, order.session_id) == (OrderType.POST_ONLY, 2, 1)
+
+
+def test_torn_ring_slot_is_ignored_on_reopen(tmp_path: Path) -> None:
+    """A slot that fails its CRC (crash mid-write: that order was never sent) is not resurrected."""
+    path = tmp_path / "j.sqlite"
+    journal = ring_journal(path, intent_slots=8)
+    journal.record_order_intent(req("ok"), BTC.symbol, 1)
+    journal.record_order_intent(req("torn"), BTC.symbol, 2)
+    crash(journal)
+    ring = Path(f"{path}.intents")
+    raw = bytearray(ring.read_bytes())
+    raw[(2 % 8 + 1) * SLOT_SIZE + 50] ^= 0x5A  # inside seq 2's client order id (text starts at 48)
+    ring.write_bytes(bytes(raw))
+    with ring_journal(path) as journal:
+        assert [o.client_order_id for o in journal.open_orders()] == ["ok"]
+
+
+def test_more_intents_than_slots_are_all_kept(tmp_path: Path) -> None:
+    """With no flush for longer than the ring, the journal commits before reusing a pending slot."""
+    path = tmp_path / "j.sqlite"
+    journal = ring_journal(path, intent_slots=4)
+    for n in range(10):
+        journal.record_order_intent(req(f"w{n}"), BTC.symbol, n)
+        assert journal.pending_intents <= 4
+    assert committed_ids(path) == [f"w{n}" for n in range(8)]
+    crash(journal)
+    with ring_journal(path, intent_slots=4) as journal:
+        assert [o.client_order_id for o in journal.open_orders()] == [f"w{n}" for n in range(10)]
+
+
+def test_duplicate_id_raises_pending_flushed_or_replayed(tmp_path: Path) -> None:
+    """A known client order id raises before anything is written: pending, committed, from an
+    earlier run, or only in a crashed run's ring."""
+    path = tmp_path / "j.sqlite"
+    journal = ring_journal(path)
+    journal.record_order_intent(req("c1"), BTC.symbol, 1)
+    with pytest.raises(JournalError, match="'c1' is already journaled"):
+        journal.record_order_intent(req("c1"), BTC.symbol, 2)
+    assert journal.flush_intents() == 1 and journal.flush_intents() == 0
+    with pytest.raises(JournalError, match="'c1' is already journaled"):
+        journal.record_order_intent(req("c1"), BTC.symbol, 3)
+    journal.record_order_intent(req("c2"), BTC.symbol, 4)
+    crash(journal)
+    with ring_journal(path) as journal:
+        for cid in ("c1", "c2"):
+            with pytest.raises(JournalError, match=f"'{cid}' is already journaled"):
+                journal.record_order_intent(req(cid), BTC.symbol, 5)
+        assert journal.pending_intents == 0
+        order = journal.order("c1")
+        assert order is not None and order.created_ns == 1
+
+
+def test_order_calls_right_after_the_intent_see_it(tmp_path: Path) -> None:
+    """update_order_state, record_fill, order, open_orders and position commit pending intents first."""
+    path = tmp_path / "j.sqlite"
+    with ring_journal(path) as journal:
+        journal.record_order_intent(req("b1"), BTC.symbol, 1)
+        assert committed_ids(path) == []  # the visibility ring mode trades away
+        assert journal.update_order_state("b1", OrderState.OPEN, 2) is True
+        assert journal.pending_intents == 0 and committed_ids(path) == ["b1"]
+        journal.record_order_intent(req("b2"), BTC.symbol, 3)
+        assert journal.record_fill(own_fill("b2", Side.BUY, 1000, 2, trade_id="t1"), BTC) is True
+        journal.record_order_intent(req("b3"), BTC.symbol, 4)
+        assert [o.client_order_id for o in journal.open_orders(BTC.symbol)] == ["b1", "b2", "b3"]
+        journal.record_order_intent(req("b4"), BTC.symbol, 5)
+        order = journal.order("b4")
+        assert order is not None and order.state is OrderState.PENDING_NEW
+        journal.record_order_intent(req("b5"), BTC.symbol, 6)
+        assert journal.position(BTC.symbol).position_lots == 2
+        journal.record_order_intent(req("b6"), BTC.symbol, 7)
+        journal.record_decision(8, BTC.symbol, Side.BUY, "send", "optimal_price")
+        assert journal.flush() == 1 and journal.pending_intents == 0
+        journal.record_order_intent(req("b7"), BTC.symbol, 9)
+    assert committed_ids(path) == [f"b{n}" for n in range(1, 8)]  # close() flushed
+
+
+def test_replay_is_idempotent_across_reopenings(tmp_path: Path) -> None:
+    """Replaying slots whose orders SQLite already holds changes nothing: no duplicate, no state
+    reset to pending_new, however often the journal is reopened."""
+    path = tmp_path / "j.sqlite"
+    journal = ring_journal(path)
+    for cid in ("r1", "r2", "r3"):
+        journal.record_order_intent(req(cid), BTC.symbol, 1)
+    journal.update_order_state("r1", OrderState.CANCELLED, 2)  # r1 to r3 committed, still in the ring
+    journal.record_order_intent(req("r4"), BTC.symbol, 3)  # only in the ring
+    crash(journal)
+    for _ in range(2):
+        with Journal.open(path) as journal:
+            assert [(o.client_order_id, o.state) for o in journal.open_orders()] == [
+                ("r2", OrderState.PENDING_NEW),
+                ("r3", OrderState.PENDING_NEW),
+                ("r4", OrderState.PENDING_NEW),
+            ]
+            order = journal.order("r1")
+            assert order is not None and order.state is OrderState.CANCELLED
+    assert committed_ids(path) == ["r1", "r2", "r3", "r4"]
+
+
+def test_second_opener_neither_writes_nor_replays_a_live_ring(tmp_path: Path) -> None:
+    """While a writer holds the ring, another journal on the file (a monitor, a second bot) leaves the
+    ring alone and commits its own intents at once."""
+    path = tmp_path / "j.sqlite"
+    with ring_journal(path) as writer:
+        writer.record_order_intent(req("w1"), BTC.symbol, 1)
+        with Journal.open(path) as monitor:
+            assert monitor.open_orders() == []  # not flushed yet, and not stolen from the ring
+        with Journal.open(path, intent_ring=True) as second:
+            assert not second.uses_intent_ring
+            second.record_order_intent(req("s1"), BTC.symbol, 2)
+            assert committed_ids(path) == ["s1"]
+        assert writer.pending_intents == 1
+    assert committed_ids(path) == ["s1", "w1"]
+
+
+def test_ring_of_another_journal_file_is_not_replayed(tmp_path: Path) -> None:
+    """Deleting the journal but not its ring must not bring the deleted journal's orders back."""
+    path = tmp_path / "j.sqlite"
+    journal = ring_journal(path)
+    journal.record_order_intent(req("old"), BTC.symbol, 1)
+    crash(journal)
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    with Journal.open(path) as journal:
+        assert journal.open_orders() == []
+    with ring_journal(path) as journal:
+        assert journal.open_orders() == []
+        journal.record_order_intent(req("new"), BTC.symbol, 2)
+    assert committed_ids(path) == ["new"]
+
+
+def test_overlong_id_is_committed_directly(tmp_path: Path) -> None:
+    """An id and market too long for a slot fall back to a commit (visible at once), in order."""
+    path = tmp_path / "j.sqlite"
+    long_id = "L" * TEXT_MAX
+    with ring_journal(path) as journal:
+        journal.record_order_intent(req("short"), BTC.symbol, 1)
+        journal.record_order_intent(req(long_id), BTC.symbol, 2)
+        assert committed_ids(path) == ["short", long_id] and journal.pending_intents == 0
+        with pytest.raises(JournalError, match="already journaled"):
+            journal.record_order_intent(req(long_id), BTC.symbol, 3)
+
+
+def test_ring_refuses_full_durability(tmp_path: Path) -> None:
+    """FULL asks for an fsync per intent, which the ring cannot give: refused, not silently weakened."""
+    with pytest.raises(ValueError, match="FULL"):
+        Journal.open(tmp_path / "j.sqlite", synchronous="FULL", intent_ring=True)
