@@ -11,7 +11,9 @@ import asyncio
 import contextlib
 import hashlib
 import json
+import os
 import signal
+import stat
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -93,7 +95,7 @@ async def run_app(
     journal_path.parent.mkdir(parents=True, exist_ok=True)
     # The write-ahead of each order goes to the journal's mmap ring: a memory store inside the
     # decision window instead of a SQLite commit (bench/journal_bench.py); rows are committed after.
-    journal = Journal.open(journal_path, intent_ring=True)
+    journal = Journal.open(journal_path, intent_ring=True, ring_dir=_ring_dir(cfg.journal.intent_ring_dir))
     session = journal.start_session(opts.mode, config_hash(cfg), start_ns)
     registry = registry or CollectorRegistry()
     metrics = Metrics(registry, clock_ns=clock_ns)
@@ -215,6 +217,26 @@ async def run_app(
             await server.stop()
         journal.end_session(session, clock_ns())
         journal.close()
+
+
+def _ring_dir(setting: str) -> Path | None:
+    """The journal's intent-ring directory. "auto": a private (0700, ours) directory on the tmpfs
+    ``/dev/shm`` where there is one, so no other local user can plant or read the ring; else None
+    (beside the journal)."""
+    if setting != "auto":
+        return Path(setting)
+    shm = Path("/dev/shm")  # noqa: S108 - a private subdirectory is created and checked below
+    if not (hasattr(os, "getuid") and shm.is_dir() and os.access(shm, os.W_OK)):
+        return None
+    private = shm / f"mm-bot-{os.getuid()}"
+    try:
+        private.mkdir(mode=0o700, exist_ok=True)
+        st = private.lstat()
+    except OSError:
+        return None
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o077:
+        return None
+    return private
 
 
 def _run_view(mode: str, markets: list[_Market], elapsed_ns: int, kill_reason: str | None) -> RunView:

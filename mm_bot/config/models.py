@@ -461,6 +461,9 @@ class JournalConfig(_Strict):
 
     paper_path: str = "var/journal-paper.sqlite"
     live_path: str = "var/journal-live.sqlite"
+    # Directory of the order write-ahead ring (an mmap file, deleted on a clean exit). "auto": /dev/shm
+    # where it exists (tmpfs: no disk write-back stalls on the decision path), else beside the journal.
+    intent_ring_dir: str = "auto"
 
     @model_validator(mode="after")
     def _check(self) -> Self:

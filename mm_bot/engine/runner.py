@@ -44,7 +44,7 @@ from mm_bot.venues.base import Venue
 
 log = structlog.get_logger("mm_bot.runner")
 
-_FULL_REHEARSAL_EVERY = 4  # slices of quiet between rehearsals of the whole update path (~50 us each)
+_FULL_REHEARSAL_EVERY = 1  # slices of quiet between rehearsals of the whole update path (~50 us each)
 _ORDER_EVENTS = (OrderAccepted, OrderRejectedEvent, OrderCancelled, CancelRejected, OwnFill)
 
 

@@ -14,7 +14,7 @@ import pytest
 
 from mm_bot.engine.orders import OrderState
 from mm_bot.intent_log import SLOT_SIZE, TEXT_MAX
-from mm_bot.journal import SCHEMA_VERSION, Journal, JournalError, Position
+from mm_bot.journal import SCHEMA_VERSION, Journal, JournalError, Position, intent_ring_path
 from mm_bot.model import Instrument, Liquidity, OrderRequest, OrderType, OwnFill, Side
 
 BTC = Instrument("BTC/USDT", "BTC", "USDT", tick_size=Decimal("0.1"), lot_size=Decimal("0.001"))
@@ -432,3 +432,21 @@ def test_ring_refuses_full_durability(tmp_path: Path) -> None:
     """FULL asks for an fsync per intent, which the ring cannot give: refused, not silently weakened."""
     with pytest.raises(ValueError, match="FULL"):
         Journal.open(tmp_path / "j.sqlite", synchronous="FULL", intent_ring=True)
+
+
+def test_ring_in_another_directory_replays_after_a_crash_and_goes_on_a_clean_close(tmp_path: Path) -> None:
+    """``ring_dir`` (the app puts the ring on tmpfs): one ring per journal there, replayed after a
+    crash like one beside the journal, and deleted by a clean close (it then holds nothing new)."""
+    path, shm = tmp_path / "j.sqlite", tmp_path / "shm"
+    shm.mkdir()
+    ring = Path(intent_ring_path(path, shm))
+    assert ring.parent == shm and ring != Path(intent_ring_path(tmp_path / "other.sqlite", shm))
+    journal = ring_journal(path, ring_dir=shm)
+    journal.record_order_intent(req("c1"), BTC.symbol, 1)
+    crash(journal)
+    assert ring.exists() and not Path(f"{path}.intents").exists()
+    with ring_journal(path, ring_dir=shm) as journal:
+        assert [o.client_order_id for o in journal.open_orders()] == ["c1"]
+        journal.record_order_intent(req("c2"), BTC.symbol, 2)
+    assert not ring.exists()
+    assert committed_ids(path) == ["c1", "c2"]

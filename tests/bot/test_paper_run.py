@@ -317,3 +317,18 @@ async def test_crash_still_cancels_own_orders_and_exits_nonzero(
     assert "injected failure" in result.summary["error"]
     assert result.summary["markets"]["BTC/USDT"]["open_orders_at_exit"] == 0
     assert result.summary["duration_s"] < 20.0
+
+
+def test_ring_dir_auto_is_a_private_tmpfs_directory(tmp_path: Path) -> None:
+    """"auto" puts the write-ahead ring in a 0700 directory of ours on /dev/shm (where there is one);
+    a configured directory is used as given."""
+    from mm_bot.app import _ring_dir
+
+    assert _ring_dir(str(tmp_path)) == tmp_path
+    chosen = _ring_dir("auto")
+    if not Path("/dev/shm").is_dir():
+        assert chosen is None
+        return
+    assert chosen is not None and chosen.parent == Path("/dev/shm")
+    st = chosen.lstat()
+    assert st.st_uid == os.getuid() and st.st_mode & 0o777 == 0o700
