@@ -24,8 +24,8 @@ import structlog
 from prometheus_client import CollectorRegistry
 
 from mm_bot.config import AppConfig
+from mm_bot.engine.ids import ClientOrderIds, run_prefix
 from mm_bot.engine.market import MarketCore
-from mm_bot.engine.orders import ClientOrderIds, run_prefix
 from mm_bot.engine.runner import MarketRunner
 from mm_bot.errors import ConfigError, KillSwitch
 from mm_bot.journal import Journal

@@ -34,6 +34,8 @@ decision window. (Checkpointing from a worker thread instead was measured and dr
 stalled behind the checkpoint's disk flush, and the median commit got slower.) ``position`` and
 ``open_orders`` scan their market: start-up and reconciliation calls, not per-event ones. Paper and
 live use separate files; the app passes the path.
+
+The schema and its migrations are in ``mm_bot/journal_schema.py``.
 """
 
 from __future__ import annotations
@@ -42,81 +44,28 @@ import hashlib
 import json
 import os
 import sqlite3
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Final, Literal, NamedTuple
 
-from mm_bot.engine.orders import TERMINAL_STATES, OrderState
+from mm_bot.engine.order_states import OrderState
 from mm_bot.errors import MmBotError
 from mm_bot.intent_log import DEFAULT_SLOTS, IntentLog, KnownIds
+from mm_bot.journal_schema import SCHEMA_VERSION, TERMINAL_SQL, migrate, schema_version, transaction
 from mm_bot.model import Instrument, OrderRequest, OrderType, OwnFill, Side
 
-SCHEMA_VERSION: Final = 1
-_TERMINAL_SQL: Final = ", ".join(f"'{s.value}'" for s in sorted(TERMINAL_STATES, key=lambda s: s.value))
-
-# _MIGRATIONS[i] takes the schema from version i to i + 1; never edit a released one, append.
-_MIGRATIONS: Final[tuple[str, ...]] = (
-    f"""
-    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-    CREATE TABLE sessions (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        mode TEXT NOT NULL,
-        started_ns INTEGER NOT NULL,
-        ended_ns INTEGER,
-        config_hash TEXT NOT NULL
-    );
-    CREATE TABLE orders (
-        client_order_id TEXT PRIMARY KEY,
-        session_id INTEGER REFERENCES sessions(id),
-        market TEXT NOT NULL,
-        side INTEGER NOT NULL CHECK (side IN (-1, 1)),
-        price_ticks INTEGER NOT NULL,
-        qty_lots INTEGER NOT NULL,
-        order_type TEXT NOT NULL,
-        state TEXT NOT NULL,
-        created_ns INTEGER NOT NULL,
-        updated_ns INTEGER NOT NULL
-    );
-    CREATE INDEX orders_not_terminal ON orders(market) WHERE state NOT IN ({_TERMINAL_SQL});
-    CREATE TABLE fills (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        client_order_id TEXT NOT NULL,
-        market TEXT NOT NULL,
-        side INTEGER NOT NULL CHECK (side IN (-1, 1)),
-        price_ticks INTEGER NOT NULL,
-        qty_lots INTEGER NOT NULL,
-        price REAL NOT NULL,
-        qty REAL NOT NULL,
-        fee_quote REAL NOT NULL,
-        liquidity TEXT NOT NULL,
-        ts_ns INTEGER NOT NULL,
-        trade_id TEXT NOT NULL,
-        dedup_key TEXT NOT NULL,
-        UNIQUE (client_order_id, dedup_key)
-    );
-    CREATE INDEX fills_market ON fills(market);
-    CREATE TABLE decisions (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        ts_ns INTEGER NOT NULL,
-        market TEXT NOT NULL,
-        side INTEGER,
-        action TEXT NOT NULL,
-        reason TEXT NOT NULL,
-        price_ticks INTEGER,
-        details TEXT
-    );
-    CREATE TABLE balances (
-        mode TEXT NOT NULL,
-        asset TEXT NOT NULL,
-        amount REAL NOT NULL,
-        updated_ns INTEGER NOT NULL,
-        PRIMARY KEY (mode, asset)
-    );
-    """,
-)
+__all__ = [
+    "KNOWN_IDS_HEADROOM",
+    "SCHEMA_VERSION",
+    "Journal",
+    "JournalError",
+    "JournalOrder",
+    "Position",
+    "SessionRecord",
+    "intent_ring_path",
+]
 
 
 class JournalError(MmBotError):
@@ -169,7 +118,7 @@ _INSERT_ORDER: Final = f"INSERT INTO orders ({_ORDER_COLUMNS}) VALUES ({', '.joi
 # Pending and replayed intents: a row already there (replayed twice, or committed) is left as it is.
 _INSERT_INTENT: Final = _INSERT_ORDER.replace("INSERT", "INSERT OR IGNORE", 1)
 _SELECT_ORDERS: Final = f"SELECT {_ORDER_COLUMNS} FROM orders"  # noqa: S608
-_NOT_TERMINAL: Final = f" WHERE state NOT IN ({_TERMINAL_SQL})"  # the partial index's exact predicate
+_NOT_TERMINAL: Final = f" WHERE state NOT IN ({TERMINAL_SQL})"  # the partial index's exact predicate
 _DecisionRow = tuple[int, str, int | None, str, str, int | None, str | None]
 _OrderRow = tuple[str, str, int, int, int, str, str, int, int, int | None]
 _PendingIntent = tuple[OrderRequest, str, int, int | None]  # request, market, now_ns, session id
@@ -265,7 +214,7 @@ class Journal:
 
     @property
     def schema_version(self) -> int:
-        return _schema_version(self._conn)
+        return schema_version(self._conn)
 
     @property
     def uses_intent_ring(self) -> bool:
@@ -348,7 +297,7 @@ class Journal:
         first, folded into its own transaction where it writes."""
         n = len(self._pending)
         if n:
-            with _transaction(self._conn):
+            with transaction(self._conn):
                 self._insert_pending()
             self._pending.clear()
         return n
@@ -374,7 +323,7 @@ class Journal:
         """One statement, preceded in the same transaction by the pending intents (one commit, not two)."""
         if not self._pending:
             return self._conn.execute(sql, params)
-        with _transaction(self._conn):
+        with transaction(self._conn):
             self._insert_pending()
             cur = self._conn.execute(sql, params)
         self._pending.clear()
@@ -470,7 +419,7 @@ class Journal:
             self.flush_intents()
             return 0
         rows, self._decisions = self._decisions, []
-        with _transaction(self._conn):
+        with transaction(self._conn):
             self._insert_pending()
             self._conn.executemany(
                 "INSERT INTO decisions (ts_ns, market, side, action, reason, price_ticks, details)"
@@ -483,7 +432,7 @@ class Journal:
     # ------------------------------------------------------------------ paper balances
     def save_balances(self, mode: str, balances: Mapping[str, float], now_ns: int) -> None:
         """Replace the balance snapshot of ``mode`` (asset -> amount) atomically."""
-        with _transaction(self._conn):
+        with transaction(self._conn):
             self._conn.execute("DELETE FROM balances WHERE mode = ?", (mode,))
             self._conn.executemany(
                 "INSERT INTO balances (mode, asset, amount, updated_ns) VALUES (?, ?, ?, ?)",
@@ -504,18 +453,6 @@ def intent_ring_path(journal_path: str | Path, ring_dir: str | Path | None = Non
     return str(Path(ring_dir) / f"mm-bot-{digest}.intents")
 
 
-@contextmanager
-def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
-    """BEGIN IMMEDIATE ... COMMIT on an autocommit connection; ROLLBACK if the body raises."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
-
-
 def _recover_intents(conn: sqlite3.Connection, ring: IntentLog, slots: int | None) -> None:
     """Insert the ring's intact intents as ``pending_new`` orders (a known id is left alone), then
     empty the ring: for writing with ``slots`` slots, or at its own size if ``slots`` is None.
@@ -529,7 +466,7 @@ def _recover_intents(conn: sqlite3.Connection, ring: IntentLog, slots: int | Non
     if slots is None and not intents:
         return  # not writing, nothing to recover: leave the file as it is
     ring_id = journal_ring_id or int.from_bytes(os.urandom(8), "little") >> 1 or 1
-    with _transaction(conn):
+    with transaction(conn):
         rows = [_order_row(i.request(), i.market, i.ts_ns, i.session_id) for i in intents]
         conn.executemany(_INSERT_INTENT, rows)
         if journal_ring_id is None:
@@ -560,23 +497,9 @@ def _order_of(row: tuple[Any, ...]) -> JournalOrder:
     )
 
 
-def _schema_version(conn: sqlite3.Connection) -> int:
-    has_meta = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone()
-    if has_meta is None:
-        return 0
-    row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-    return 0 if row is None else int(row[0])
-
-
 def _migrate(conn: sqlite3.Connection, path: Path) -> None:
-    version = _schema_version(conn)
+    """Bring the schema up to ``SCHEMA_VERSION``; a newer one (a newer mm-bot wrote it) is refused."""
+    version = schema_version(conn)
     if version > SCHEMA_VERSION:
         raise JournalError(f"{path}: journal schema v{version} is newer than this mm-bot (v{SCHEMA_VERSION})")
-    for target in range(version + 1, SCHEMA_VERSION + 1):
-        with _transaction(conn):
-            for statement in _MIGRATIONS[target - 1].split(";"):
-                if statement.strip():
-                    conn.execute(statement)
-            conn.execute(
-                "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)", (str(target),)
-            )
+    migrate(conn, version)

@@ -35,6 +35,8 @@ PURE_GLOBS = [
     "mm_bot/strategy/*.py",
     "mm_bot/engine/decide.py",
     "mm_bot/engine/orders.py",
+    "mm_bot/engine/order_states.py",
+    "mm_bot/engine/ids.py",
     "mm_bot/engine/lockouts.py",
     "mm_bot/engine/risk.py",
     "mm_bot/engine/market.py",

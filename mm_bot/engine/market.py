@@ -226,17 +226,21 @@ class MarketCore:
             self.stats.malformed["book_crossed"] += 1
             return False
         self.last_seq = book.seq
-        self.best_bid, self.best_ask = bids[0][0], asks[0][0]
-        self.mid = (self.best_bid + self.best_ask) * 0.5 * self._tick
-        self.last_book_ns = book.ts_ns
+        best_bid = self.best_bid = bids[0][0]
+        best_ask = self.best_ask = asks[0][0]
+        mid = self.mid = (best_bid + best_ask) * 0.5 * self._tick
+        ts_ns = self.last_book_ns = book.ts_ns
         self.stats.book_updates += 1
         vol = self.vol
         if vol is not None:
-            vol.update(book.ts_ns, self.mid)
+            vol.update(ts_ns, mid)
             if vol.is_warm:
                 p = self.params
                 self._sigma = min(max(vol.sigma_price_per_sqrt_s(), p.sigma_floor), p.sigma_cap)
-        self._mark(now_ns)
+        # PnL moved with the mid: the daily loss limit sees it (``_mark``, inlined on this path).
+        fired = self.risk.on_pnl(self.cash_quote + self.position_lots * self._lot * mid, now_ns)
+        if fired is not None:
+            self.kill_reason = fired
         return True
 
     def _on_trade(self, trade: PublicTrade, now_ns: int) -> None:
@@ -565,7 +569,8 @@ class MarketCore:
             d = SideDecision(side, _CANCEL, _MAX_POSITION, cancel_client_order_id=d.cancel_client_order_id)
             action = _CANCEL
         label = LABELS[action][d.reason]
-        self.stats.decision_reasons[label] += 1
+        stats = self.stats
+        stats.decision_reasons[label] += 1
         if action is _KEEP or action is _NOTHING:
             # Repeated keeps are not news for the "recent decisions" view; changes are.
             if self._last_label[side] != label:
@@ -577,14 +582,14 @@ class MarketCore:
         if action is not _SEND:  # cancel or replace
             cid = d.cancel_client_order_id
             self.orders.on_cancel_request(cid, now_ns)
-            self.stats.cancels_sent += 1
+            stats.cancels_sent += 1
             out.append(_new(Cancel, (cid, side, d)))
             if action is _CANCEL:
                 return
         request = _new(OrderRequest, (self.ids.next_id(), side, d.price_ticks, d.qty_lots, self._order_type))
         self.orders.on_send(request, now_ns)
         self.lockouts.on_order_sent(side, now_ns)
-        self.stats.quotes_sent += 1
+        stats.quotes_sent += 1
         out.append(_new(Place, (request, d)))
 
     def cancel_all(self, now_ns: int) -> list[Command]:

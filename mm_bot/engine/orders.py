@@ -1,45 +1,42 @@
-"""The order state table: the lifecycle of our own orders as a transition table (sans-IO).
+"""The order table: our own orders by client order id, each an immutable snapshot (sans-IO).
 
-``TRANSITIONS[state][event] -> next state``; a pair missing from the table raises
-``OrderStateError`` naming the client order id, the state and the event, and leaves the order
-unchanged. ``on_send`` creates an order in ``PENDING_NEW``; a fill is ``FINAL_FILL`` when it brings
-the remaining quantity to zero, otherwise ``FILL``.
-
-Races the table accepts, because real venues produce them:
-
-- a fill before the ack: the venue accepted the order implicitly (``PENDING_NEW`` -> ``PARTIALLY_FILLED``
-  or ``FILLED``); the late ack is then absorbed;
-- a fill while a cancel is in flight: a partial fill stays ``PENDING_CANCEL``, a final one wins (``FILLED``)
-  and the cancel's ``cancel_rejected`` that follows is absorbed;
-- ``cancel_rejected`` in ``PENDING_CANCEL`` resumes the state the order would have without the cancel
-  (``RESUME``): ``PARTIALLY_FILLED`` if anything filled, ``OPEN`` if accepted, else ``PENDING_NEW``. When
-  several cancels are in flight (a re-sent cancel), the order stays ``PENDING_CANCEL`` until the last
-  one is answered;
-- a cancel before the ack (``PENDING_NEW`` -> ``PENDING_CANCEL``): a later ack is absorbed, a reject ends it;
-- an unsolicited ``cancelled`` (IOC remainder, expiry, venue action) from any live state;
-- a partial fill after ``cancelled``: fills and order updates often travel on separate streams, and
-  ``cancelled`` carries no executed quantity, so a late partial fill is recorded (the order stays
-  ``CANCELLED``). A late fill that would complete the order contradicts the cancel and raises.
-
-Terminal states absorb late duplicates: an ack after a fill, a second ``cancelled``, a second reject,
-a ``cancel_rejected`` answering a cancel that lost the race. What is truly inconsistent raises: the
-venue reporting two different ends (``cancelled`` after ``FILLED``, a fill after ``REJECTED``), a reject
-after the order was accepted, an overfill, a fill on the wrong side, a ``cancel_rejected`` with no
-cancel in flight, a local cancel request or send on a finished order.
+Every event goes through the lifecycle's transition table (``mm_bot.engine.order_states``, which also
+describes the races it accepts); an event that does not fit raises ``OrderStateError`` and leaves the
+order unchanged.
 
 Exposure counts an order's remaining lots as fillable until the venue says it is gone, including
 ``PENDING_NEW`` and ``PENDING_CANCEL``. Fills carrying a ``trade_id`` are deduplicated per order (a
 replayed fill after a reconnect is a no-op). Terminal orders move to a bounded history.
+
+The lifecycle vocabulary and the client order id helpers (``mm_bot.engine.ids``) are re-exported here.
 """
 
 from __future__ import annotations
 
-import re
 from collections import OrderedDict
-from enum import Enum
 from typing import Final, NamedTuple
 
-from mm_bot.errors import MmBotError
+from mm_bot.engine.ids import ClientOrderIds, base36, run_prefix
+from mm_bot.engine.order_states import (
+    IN_FLIGHT_STATES,
+    INITIAL_STATE,
+    ON_ACK,
+    ON_CANCEL_REJECTED,
+    ON_CANCEL_REQUEST,
+    ON_CANCELLED,
+    ON_FINAL_FILL,
+    ON_PARTIAL_FILL,
+    ON_REJECT,
+    RESUME,
+    TERMINAL_STATES,
+    TRANSITIONS,
+    OrderEventKind,
+    OrderState,
+    OrderStateError,
+    Resume,
+    UnknownOrderId,
+    resume_state,
+)
 from mm_bot.model import (
     CancelRejected,
     OrderAccepted,
@@ -52,133 +49,30 @@ from mm_bot.model import (
     Side,
 )
 
-
-class OrderState(Enum):
-    PENDING_NEW = "pending_new"  # sent, not acked
-    OPEN = "open"
-    PARTIALLY_FILLED = "partially_filled"
-    PENDING_CANCEL = "pending_cancel"  # cancel sent, order may still fill
-    FILLED = "filled"
-    CANCELLED = "cancelled"
-    REJECTED = "rejected"
-
-    # Plain Enum equality is identity, so identity hashing agrees with it and is C-fast, where Enum's own
-    # __hash__ is a Python-level call: states key TRANSITIONS and fill the state sets read on every event.
-    __hash__ = object.__hash__
-
-    is_terminal: bool  # set below from TERMINAL_STATES: a plain attribute, not a property (hot path)
-
-
-class OrderEventKind(Enum):
-    SEND = "send"  # local; creates the order
-    ACK = "ack"
-    REJECT = "reject"
-    FILL = "fill"  # partial: remaining stays > 0
-    FINAL_FILL = "final_fill"  # remaining reaches 0
-    CANCEL_REQUEST = "cancel_request"  # local
-    CANCELLED = "cancelled"
-    CANCEL_REJECTED = "cancel_rejected"
-
-    __hash__ = object.__hash__  # as OrderState's
-
-
-class Resume(Enum):
-    """Table target: back to the state before the cancel request, derived from the order's data."""
-
-    PRE_CANCEL = "pre_cancel"
-
+__all__ = [
+    "INITIAL_STATE",
+    "IN_FLIGHT_STATES",
+    "RESUME",
+    "TERMINAL_STATES",
+    "TRANSITIONS",
+    "ClientOrderIds",
+    "Order",
+    "OrderEventKind",
+    "OrderState",
+    "OrderStateError",
+    "OrderTable",
+    "Resume",
+    "SideSummary",
+    "UnknownOrderId",
+    "base36",
+    "resume_state",
+    "run_prefix",
+]
 
 S, E = OrderState, OrderEventKind
-RESUME: Final = Resume.PRE_CANCEL
-TERMINAL_STATES: Final = frozenset({S.FILLED, S.CANCELLED, S.REJECTED})
-INITIAL_STATE: Final = S.PENDING_NEW
-for _state in OrderState:
-    _state.is_terminal = _state in TERMINAL_STATES
-del _state
-
-TRANSITIONS: Final[dict[OrderState, dict[OrderEventKind, OrderState | Resume]]] = {
-    S.PENDING_NEW: {
-        E.ACK: S.OPEN,
-        E.REJECT: S.REJECTED,
-        E.FILL: S.PARTIALLY_FILLED,  # implicit acceptance
-        E.FINAL_FILL: S.FILLED,
-        E.CANCEL_REQUEST: S.PENDING_CANCEL,
-        E.CANCELLED: S.CANCELLED,  # unsolicited: IOC remainder, expiry
-    },
-    S.OPEN: {
-        E.ACK: S.OPEN,  # duplicate
-        E.FILL: S.PARTIALLY_FILLED,
-        E.FINAL_FILL: S.FILLED,
-        E.CANCEL_REQUEST: S.PENDING_CANCEL,
-        E.CANCELLED: S.CANCELLED,
-    },
-    S.PARTIALLY_FILLED: {
-        E.ACK: S.PARTIALLY_FILLED,  # late ack after an implicit acceptance
-        E.FILL: S.PARTIALLY_FILLED,
-        E.FINAL_FILL: S.FILLED,
-        E.CANCEL_REQUEST: S.PENDING_CANCEL,
-        E.CANCELLED: S.CANCELLED,
-    },
-    S.PENDING_CANCEL: {
-        E.ACK: S.PENDING_CANCEL,  # the cancel overtook the ack
-        E.REJECT: S.REJECTED,  # only if never accepted (checked)
-        E.FILL: S.PENDING_CANCEL,
-        E.FINAL_FILL: S.FILLED,  # the fill won the race
-        E.CANCEL_REQUEST: S.PENDING_CANCEL,  # re-sent cancel
-        E.CANCELLED: S.CANCELLED,
-        E.CANCEL_REJECTED: RESUME,
-    },
-    S.FILLED: {
-        E.ACK: S.FILLED,
-        E.CANCEL_REJECTED: S.FILLED,  # the cancel lost the race
-    },
-    S.CANCELLED: {
-        E.ACK: S.CANCELLED,
-        E.FILL: S.CANCELLED,  # late partial fill from a separate stream
-        E.CANCELLED: S.CANCELLED,
-        E.CANCEL_REJECTED: S.CANCELLED,
-    },
-    S.REJECTED: {
-        E.REJECT: S.REJECTED,
-        E.CANCEL_REJECTED: S.REJECTED,
-    },
-}
-IN_FLIGHT_STATES: Final = frozenset({S.PENDING_NEW, S.PENDING_CANCEL})  # awaiting an ack or a cancel answer
-
-
-def _column(kind: OrderEventKind) -> dict[OrderState, OrderState | Resume]:
-    """TRANSITIONS' column for one event kind, derived once: a handler's transition is then one lookup
-    naming no enum member (reading a member through its class costs ~70 ns on CPython 3.11: EnumType's
-    ``__getattr__`` keeps class attribute reads off the specialised fast path)."""
-    return {state: row[kind] for state, row in TRANSITIONS.items() if kind in row}
-
-
-_ON_ACK: Final = _column(E.ACK)
-_ON_REJECT: Final = _column(E.REJECT)
-_ON_PARTIAL_FILL: Final = (E.FILL, _column(E.FILL))
-_ON_FINAL_FILL: Final = (E.FINAL_FILL, _column(E.FINAL_FILL))
-_ON_CANCEL_REQUEST: Final = _column(E.CANCEL_REQUEST)
-_ON_CANCELLED: Final = _column(E.CANCELLED)
-_ON_CANCEL_REJECTED: Final = _column(E.CANCEL_REJECTED)
 # A tuple, not a set: OrderType's Enum hash is a Python-level call, `in` on a tuple compares identities.
 _TAKER_TYPES: Final = (OrderType.IOC, OrderType.MARKET)
 _BUY: Final = Side.BUY
-
-
-class OrderStateError(MmBotError):
-    """An event that does not fit the order's lifecycle; the order is left unchanged."""
-
-    def __init__(self, client_order_id: str, state: OrderState | None, event: str, detail: str = "") -> None:
-        self.client_order_id = client_order_id
-        self.state = state
-        self.event = event
-        where = state.value if state is not None else "unknown"
-        extra = f": {detail}" if detail else ""
-        super().__init__(f"order {client_order_id!r} in state {where}: illegal event {event}{extra}")
-
-
-class UnknownOrderId(OrderStateError):
-    """No live or recent order has this client order id (not ours, or pruned): reconcile."""
 
 
 class Order(NamedTuple):
@@ -319,7 +213,7 @@ class OrderTable:
         order = self._live.get(cid)
         if order is None:
             return self._settled(cid, E.ACK)  # a late ack, absorbed
-        state = _ON_ACK.get(order.state)
+        state = ON_ACK.get(order.state)
         if not isinstance(state, OrderState):
             state = _resolve(order, E.ACK, state)
         accepted_ns = event.ts_ns if order.accepted_ns is None else order.accepted_ns
@@ -341,7 +235,7 @@ class OrderTable:
         order = self._live.get(cid)
         if order is None:
             return self._settled(cid, E.REJECT)  # duplicate, absorbed
-        state = _ON_REJECT.get(order.state)
+        state = ON_REJECT.get(order.state)
         if not isinstance(state, OrderState):
             state = _resolve(order, E.REJECT, state)
         if order.accepted_ns is not None:
@@ -369,7 +263,7 @@ class OrderTable:
             return order  # replayed fill
         request, qty = order.request, fill.qty_lots
         remaining = request.qty_lots - order.filled_lots
-        kind, column = _ON_FINAL_FILL if qty >= remaining else _ON_PARTIAL_FILL
+        kind, column = ON_FINAL_FILL if qty >= remaining else ON_PARTIAL_FILL
         state = column.get(order.state)
         if not isinstance(state, OrderState):
             state = _resolve(order, kind, state)
@@ -398,7 +292,7 @@ class OrderTable:
         order = self._live.get(client_order_id)
         if order is None:
             return self._settled(client_order_id, E.CANCEL_REQUEST)  # raises: the order is finished
-        state = _ON_CANCEL_REQUEST.get(order.state)
+        state = ON_CANCEL_REQUEST.get(order.state)
         if not isinstance(state, OrderState):
             state = _resolve(order, E.CANCEL_REQUEST, state)
         first_ns = now_ns if order.cancel_requested_ns is None else order.cancel_requested_ns
@@ -413,7 +307,7 @@ class OrderTable:
         order = self._live.get(cid)
         if order is None:
             return self._settled(cid, E.CANCELLED)  # duplicate, absorbed
-        state = _ON_CANCELLED.get(order.state)
+        state = ON_CANCELLED.get(order.state)
         if not isinstance(state, OrderState):
             state = _resolve(order, E.CANCELLED, state)
         return self._store(
@@ -426,7 +320,7 @@ class OrderTable:
         order = self._live.get(cid)
         if order is None:
             return self._settled(cid, E.CANCEL_REJECTED)  # the cancel lost the race, absorbed
-        state = _ON_CANCEL_REJECTED.get(order.state)
+        state = ON_CANCEL_REJECTED.get(order.state)
         if not isinstance(state, OrderState):
             state = _resolve(order, E.CANCEL_REJECTED, state)
         in_flight = order.cancels_in_flight - 1
@@ -571,76 +465,3 @@ def _fill_problem(order: Order, fill: OwnFill) -> str:
     if fill.qty_lots > order.remaining_lots:
         return f"overfill: {fill.qty_lots} lots with {order.remaining_lots} remaining"
     return ""
-
-
-def resume_state(order: Order) -> OrderState:
-    """The state an order in PENDING_CANCEL returns to when its cancel is rejected."""
-    if order.filled_lots > 0:
-        return S.PARTIALLY_FILLED
-    return S.OPEN if order.accepted else S.PENDING_NEW
-
-
-# ---------------------------------------------------------------------- client order ids
-_ALNUM = re.compile(r"[A-Za-z0-9]+")
-_DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
-_PAIRS: Final = tuple(a + b for a in _DIGITS for b in _DIGITS)  # base36(n).rjust(2, "0") for n < 36**2
-_PAIR_SPAN: Final = len(_PAIRS)
-
-
-def base36(n: int) -> str:
-    if n < 0:
-        raise ValueError(f"base36 of a negative number: {n}")
-    out = ""
-    while True:
-        n, r = divmod(n, 36)
-        out = _DIGITS[r] + out
-        if n == 0:
-            return out
-
-
-def run_prefix(started_ns: int, tag: str = "mm") -> str:
-    """A prefix unique per run: ``tag`` + the start time in microseconds, base 36 (10 characters
-    until the year 2085). The caller passes the start time; nothing here reads a clock."""
-    return tag + base36(started_ns // 1_000)
-
-
-class ClientOrderIds:
-    """Deterministic client order ids: ``prefix`` + a fixed-width base-36 counter.
-
-    Unique within a run by the counter, across runs by the prefix (see ``run_prefix``); the fixed
-    width makes (prefix, counter) -> id injective. Only ASCII letters and digits, at most ``max_len``
-    characters: valid on Binance (36 of ``[.A-Z:/a-z0-9_-]``) and on stricter venues such as OKX
-    (32 alphanumerics).
-    """
-
-    WIDTH: Final = 7  # 36**7 = 78 billion orders per run
-    _LIMIT: Final = 36**WIDTH
-
-    def __init__(self, prefix: str, *, start: int = 0, max_len: int = 32) -> None:
-        if not _ALNUM.fullmatch(prefix):
-            raise ValueError(f"client order id prefix must be ASCII letters and digits, got {prefix!r}")
-        if len(prefix) + self.WIDTH > max_len:
-            raise ValueError(f"prefix {prefix!r} too long: ids would exceed {max_len} characters")
-        self.prefix = prefix
-        self._counter = start
-        self._head = ""  # the id's characters but the last two digits, for _head_high and _head_prefix
-        self._head_high: int | None = None
-        self._head_prefix = ""
-
-    @property
-    def issued(self) -> int:
-        return self._counter
-
-    def next_id(self) -> str:
-        """``prefix`` + ``base36(counter)`` zero-padded to WIDTH digits. Only the last two digits change
-        from one id to the next: they come from a table, and the head before them is formatted again
-        once every 36**2 ids (or when ``prefix`` is reassigned)."""
-        n = self._counter
-        if n >= self._LIMIT:
-            raise OverflowError("client order id counter exhausted")
-        high, low = divmod(n, _PAIR_SPAN)
-        if high != self._head_high or self.prefix is not self._head_prefix:
-            self._head = self.prefix + base36(n).rjust(self.WIDTH, "0")[:-2]
-            self._head_high, self._head_prefix = high, self.prefix
-        self._counter = n + 1
-        return self._head + _PAIRS[low]

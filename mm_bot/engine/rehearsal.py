@@ -13,8 +13,8 @@ changes the real core. Pure and sans-IO like the core; the runner calls ``step``
 from __future__ import annotations
 
 from mm_bot.engine.core_types import Command, MarketParams, Place
+from mm_bot.engine.ids import ClientOrderIds
 from mm_bot.engine.market import MarketCore
-from mm_bot.engine.orders import ClientOrderIds
 from mm_bot.model import BookSnapshot, OrderAccepted, OrderCancelled, VenueEvent
 
 _STEP_NS = 100_000_000  # virtual time per step: past every lockout of a sane config

@@ -44,7 +44,6 @@ from mm_bot.venues.base import Venue
 
 log = structlog.get_logger("mm_bot.runner")
 
-_FULL_REHEARSAL_EVERY = 1  # slices of quiet between rehearsals of the whole update path (~50 us each)
 _ORDER_EVENTS = (OrderAccepted, OrderRejectedEvent, OrderCancelled, CancelRejected, OwnFill)
 
 
@@ -115,9 +114,10 @@ class MarketRunner:
 
         With ``keep_warm_s`` set, the wait is cut into slices of that length, and after each empty
         slice the core rehearses its decision path (``MarketCore.preview``: no state changes, nothing
-        sent), and every few slices a scratch core rehearses a whole update (``Rehearsal``). An
-        update arriving after milliseconds of quiet otherwise runs on CPU caches other work has
-        evicted, several times slower than the same code warm.
+        sent) and a scratch core a whole update (``Rehearsal``, ~90 us). An update arriving after
+        milliseconds of quiet otherwise runs on CPU caches other work has evicted, several times
+        slower than the same code warm. Measured on the paper run (300 s, 2-core VM): decision
+        latency p50 125 -> 38 us, p99 ~400 -> 135 us, for ~10% of a core.
         """
         queue = self._queue
         if queue.qsize():
@@ -141,7 +141,7 @@ class MarketRunner:
             except TimeoutError:
                 core = self.core
                 core.preview(self._clock())
-                if self._rehearsal is not None and self.rehearsals % _FULL_REHEARSAL_EVERY == 0:
+                if self._rehearsal is not None:
                     self._rehearsal.step(core.best_bid, core.best_ask)
                 self.rehearsals += 1
                 if self._gc is not None:

@@ -320,7 +320,7 @@ async def test_crash_still_cancels_own_orders_and_exits_nonzero(
 
 
 def test_ring_dir_auto_is_a_private_tmpfs_directory(tmp_path: Path) -> None:
-    """"auto" puts the write-ahead ring in a 0700 directory of ours on /dev/shm (where there is one);
+    """ "auto" puts the write-ahead ring in a 0700 directory of ours on /dev/shm (where there is one);
     a configured directory is used as given."""
     from mm_bot.app import _ring_dir
 
