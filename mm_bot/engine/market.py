@@ -36,15 +36,10 @@ from mm_bot.engine.core_types import (
 )
 from mm_bot.engine.decide import LABELS, Resting, SideDecision, SideTarget, decide
 from mm_bot.engine.horizon import HorizonState
+from mm_bot.engine.ids import ClientOrderIds
 from mm_bot.engine.lockouts import Lockouts
-from mm_bot.engine.orders import (
-    ClientOrderIds,
-    Order,
-    OrderState,
-    OrderStateError,
-    OrderTable,
-    UnknownOrderId,
-)
+from mm_bot.engine.order_states import OrderState, OrderStateError, UnknownOrderId
+from mm_bot.engine.orders import Order, OrderTable
 from mm_bot.engine.reasons import Action, Reason
 from mm_bot.engine.risk import RiskState, Unwind
 from mm_bot.model import (
