@@ -145,6 +145,7 @@ class MarketCore:
         self._max_lots = params.risk.max_position_lots
         self._tolerance_per_mid = params.tolerance_bps * _BPS / self._tick
         self._horizon_ends = params.horizon.kind != "infinite"
+        self._rolling_tau_s = params.horizon.tau_s  # tau while the horizon is infinite
         self._fixed_a_k = params.intensity_fixed
         self._order_type = params.order_type
         hard = params.risk.hard_position_lots
@@ -379,7 +380,7 @@ class MarketCore:
             self._sigma,
             a,
             k,
-            self.horizon.tau_s(now_ns),
+            self.horizon.tau_s(now_ns) if self._horizon_ends else self._rolling_tau_s,
         )
 
     def _evaluate(
