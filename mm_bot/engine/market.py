@@ -34,7 +34,7 @@ from mm_bot.engine.core_types import (
     Tick,
     trading_quote_params,
 )
-from mm_bot.engine.decide import LABELS, Resting, SideDecision, SideTarget, decide
+from mm_bot.engine.decide import LABELS, Resting, SideDecision, SideTarget, decide_side
 from mm_bot.engine.horizon import HorizonState
 from mm_bot.engine.ids import ClientOrderIds
 from mm_bot.engine.lockouts import Lockouts
@@ -215,7 +215,7 @@ class MarketCore:
             # on; counted apart from malformed data. If it lasts, the stale-book guard cancels.
             self.stats.one_sided_books += 1
             return False
-        if not (_levels_ok(bids, descending=True) and _levels_ok(asks, descending=False)):
+        if not (_bids_ok(bids) and _asks_ok(asks)):
             self.stats.malformed["book_levels"] += 1
             return False
         if bids[0][0] >= asks[0][0]:
@@ -411,16 +411,11 @@ class MarketCore:
             # Send nothing new; resting orders stay until they reach the maximum order age.
             decisions = (self._stop_quoting(_BUY, now_ns), self._stop_quoting(_SELL, now_ns))
         else:
-            decisions = decide(
-                bid,
-                ask,
-                self._resting_views[0],
-                self._resting_views[1],
-                gate,
-                self.lockouts,
-                tolerance_ticks,
-                self.params.decide,
-                now_ns,
+            resting_bid, resting_ask = self._resting_views
+            lockouts, params = self.lockouts, self.params.decide
+            decisions = (  # decide(), without its wrapper call
+                decide_side(_BUY, bid, resting_bid, gate, lockouts, tolerance_ticks, params, now_ns),
+                decide_side(_SELL, ask, resting_ask, gate, lockouts, tolerance_ticks, params, now_ns),
             )
         return quote, decisions
 
@@ -632,14 +627,23 @@ def _resting(view: _View) -> Resting | None:
     )
 
 
-def _levels_ok(levels: tuple[tuple[int, int], ...], descending: bool) -> bool:
-    """Positive prices and quantities, prices strictly ordered away from the touch. A plain loop:
-    at ~7 levels it is 4x cheaper than zip/map/all (measured)."""
-    prev = None
+# Plain loops, one per side (no per-level branch on the direction): at ~7 levels a side they are
+# 4x cheaper than zip/map/all (measured).
+def _bids_ok(levels: tuple[tuple[int, int], ...]) -> bool:
+    """Positive prices and quantities, prices strictly descending."""
+    prev = levels[0][0] + 1
     for price, qty in levels:
-        if price <= 0 or qty <= 0:
+        if price >= prev or price <= 0 or qty <= 0:
             return False
-        if prev is not None and (price >= prev if descending else price <= prev):
+        prev = price
+    return True
+
+
+def _asks_ok(levels: tuple[tuple[int, int], ...]) -> bool:
+    """Positive prices and quantities, prices strictly ascending."""
+    prev = 0
+    for price, qty in levels:
+        if price <= prev or qty <= 0:
             return False
         prev = price
     return True
