@@ -9,6 +9,8 @@ WAL's checkpoint threshold shows what a checkpoint costs the call it lands on.
 Two write-aheads:
 
 - ``sqlite_intent``: ``record_order_intent`` commits the row (``intent_ring=False``, the default).
+- ``ring_intent_tmpfs``: the same with the ring on ``/dev/shm``, where the app puts it
+  (``journal.intent_ring_dir: auto``; absent where there is no ``/dev/shm``);
 - ``ring_intent``: ``record_order_intent`` writes the mmap ring (``intent_ring=True``) and
   ``flush_intents()``, timed separately, commits the row after the "send", where the runner would.
 
@@ -33,8 +35,8 @@ from mm_bot.journal import Journal
 from mm_bot.model import OrderRequest, OrderType, Side
 
 
-def run(orders: int, gap_ms: float, path: Path, ring: bool) -> dict[str, Any]:
-    journal = Journal.open(path, intent_ring=ring)
+def run(orders: int, gap_ms: float, path: Path, ring: bool, ring_dir: Path | None = None) -> dict[str, Any]:
+    journal = Journal.open(path, intent_ring=ring, ring_dir=ring_dir)
     assert journal.uses_intent_ring is ring
     journal.start_session("bench", "-", time.time_ns())
     perf = time.perf_counter_ns
@@ -102,6 +104,11 @@ def main() -> None:
     result: dict[str, Any] = {"orders": args.orders, "gap_ms": args.gap_ms}
     with tempfile.TemporaryDirectory() as tmp:
         directory = args.path or Path(tmp)
+        shm = Path("/dev/shm")  # a private temporary directory is made inside
+        if shm.is_dir():
+            with tempfile.TemporaryDirectory(dir=shm) as ring_dir:
+                path = directory / f"journal-tmpfs-{time.time_ns()}.sqlite"
+                result["ring_intent_tmpfs"] = run(args.orders, args.gap_ms, path, True, Path(ring_dir))
         for write_ahead, ring in (("sqlite_intent", False), ("ring_intent", True)):
             path = directory / f"journal-{write_ahead}-{time.time_ns()}.sqlite"
             result[write_ahead] = run(args.orders, args.gap_ms, path, ring)
