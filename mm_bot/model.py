@@ -33,6 +33,9 @@ class Side(IntEnum):
         return Side.SELL if self is Side.BUY else Side.BUY
 
 
+BUY, SELL = Side.BUY, Side.SELL  # as globals: a class attribute read of an enum member is ~70 ns on 3.11
+
+
 class OrderType(Enum):
     LIMIT = "limit"  # GTC
     POST_ONLY = "post_only"

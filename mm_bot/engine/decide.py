@@ -31,8 +31,22 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from mm_bot.engine.lockouts import Lockouts
-from mm_bot.engine.reasons import Action, Reason
-from mm_bot.model import Side
+from mm_bot.engine.reasons import (
+    CANCEL,
+    KEEP,
+    MAX_ORDER_AGE,
+    NOTHING,
+    OPTIMAL_PRICE,
+    ORDER_IN_FLIGHT,
+    ORDER_LOCKOUT,
+    REPLACE,
+    SEND,
+    SIZE_CHANGE,
+    WITHIN_TOLERANCE,
+    Action,
+    Reason,
+)
+from mm_bot.model import BUY, SELL, Side
 
 
 class SideTarget(NamedTuple):
@@ -76,25 +90,9 @@ class DecideParams:
     max_order_age_ns: int
 
 
-# Enum members read through their class cost ~70 ns each on Python 3.11 (``EnumType.__getattr__``
-# keeps such reads off the interpreter's fast path); this per-update code reads module aliases.
-_BUY, _SELL = Side.BUY, Side.SELL
-_CANCEL = Action.CANCEL
-_KEEP = Action.KEEP
-_NOTHING = Action.NOTHING
-_REPLACE = Action.REPLACE
-_SEND = Action.SEND
-_MAX_ORDER_AGE = Reason.MAX_ORDER_AGE
-_OPTIMAL_PRICE = Reason.OPTIMAL_PRICE
-_ORDER_IN_FLIGHT = Reason.ORDER_IN_FLIGHT
-_ORDER_LOCKOUT = Reason.ORDER_LOCKOUT
-_SIZE_CHANGE = Reason.SIZE_CHANGE
-_WITHIN_TOLERANCE = Reason.WITHIN_TOLERANCE
-
 # NamedTuple(...) runs a Python-level __new__ (~220 ns); tuple.__new__ builds the same immutable
 # value in ~100 ns. Used where a value is built on every update; every field is passed (no defaults).
 _new = tuple.__new__
-
 
 # A decision that carries no order (keep, nothing) is a plain value: built once per (side, action,
 # reason) and shared, which is safe because NamedTuples are immutable and cheaper than building one.
@@ -117,32 +115,32 @@ def decide_side(
     blocked = gate or target.blocked
     if blocked is not None:
         if resting is not None and not resting.in_flight:
-            return SideDecision(side, _CANCEL, blocked, cancel_client_order_id=resting.client_order_id)
-        return _PLAIN[side][_NOTHING][blocked]
+            return SideDecision(side, CANCEL, blocked, cancel_client_order_id=resting.client_order_id)
+        return _PLAIN[side][NOTHING][blocked]
     if resting is not None:
         if resting.in_flight:
-            return _PLAIN[side][_NOTHING][_ORDER_IN_FLIGHT]
+            return _PLAIN[side][NOTHING][ORDER_IN_FLIGHT]
         if now_ns - resting.created_ns >= params.max_order_age_ns:
-            reason = _MAX_ORDER_AGE
+            reason = MAX_ORDER_AGE
         elif resting.remaining_lots > target.qty_lots:
-            reason = _SIZE_CHANGE
+            reason = SIZE_CHANGE
         elif abs(target.price_ticks - resting.price_ticks) <= tolerance_ticks:
-            return _PLAIN[side][_KEEP][_WITHIN_TOLERANCE]
+            return _PLAIN[side][KEEP][WITHIN_TOLERANCE]
         else:
-            reason = _OPTIMAL_PRICE
+            reason = OPTIMAL_PRICE
         lock = lockouts.active(side, now_ns)
-        if lock is _ORDER_LOCKOUT:
-            return _PLAIN[side][_KEEP][lock]
+        if lock is ORDER_LOCKOUT:
+            return _PLAIN[side][KEEP][lock]
         if lock is not None:
-            return SideDecision(side, _CANCEL, lock, cancel_client_order_id=resting.client_order_id)
+            return SideDecision(side, CANCEL, lock, cancel_client_order_id=resting.client_order_id)
         return _new(
             SideDecision,
-            (side, _REPLACE, reason, target.price_ticks, target.qty_lots, resting.client_order_id),
+            (side, REPLACE, reason, target.price_ticks, target.qty_lots, resting.client_order_id),
         )
     lock = lockouts.active(side, now_ns)
     if lock is not None:
-        return _PLAIN[side][_NOTHING][lock]
-    return _new(SideDecision, (side, _SEND, _OPTIMAL_PRICE, target.price_ticks, target.qty_lots, ""))
+        return _PLAIN[side][NOTHING][lock]
+    return _new(SideDecision, (side, SEND, OPTIMAL_PRICE, target.price_ticks, target.qty_lots, ""))
 
 
 def decide(
@@ -158,6 +156,6 @@ def decide(
 ) -> tuple[SideDecision, SideDecision]:
     """Both sides' decisions, bid first."""
     return (
-        decide_side(_BUY, bid, resting_bid, gate, lockouts, tolerance_ticks, params, now_ns),
-        decide_side(_SELL, ask, resting_ask, gate, lockouts, tolerance_ticks, params, now_ns),
+        decide_side(BUY, bid, resting_bid, gate, lockouts, tolerance_ticks, params, now_ns),
+        decide_side(SELL, ask, resting_ask, gate, lockouts, tolerance_ticks, params, now_ns),
     )

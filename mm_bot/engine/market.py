@@ -40,9 +40,28 @@ from mm_bot.engine.ids import ClientOrderIds
 from mm_bot.engine.lockouts import Lockouts
 from mm_bot.engine.order_states import OrderState, OrderStateError, UnknownOrderId
 from mm_bot.engine.orders import Order, OrderTable
-from mm_bot.engine.reasons import Action, Reason
+from mm_bot.engine.reasons import (
+    CANCEL,
+    HARD_POSITION,
+    HORIZON_END,
+    KEEP,
+    KILL_SWITCH,
+    MAX_ORDER_AGE,
+    MAX_POSITION,
+    NO_BOOK,
+    NOTHING,
+    REPLACE,
+    SEND,
+    SHUTDOWN,
+    STALE_BOOK,
+    SUPERSEDED,
+    WARM_UP,
+    Reason,
+)
 from mm_bot.engine.risk import RiskState, Unwind
 from mm_bot.model import (
+    BUY,
+    SELL,
     BookSnapshot,
     CancelRejected,
     OrderAccepted,
@@ -71,26 +90,6 @@ __all__ = [
     "Tick",
     "trading_quote_params",
 ]
-
-
-# Enum members read through their class cost ~70 ns each on Python 3.11 (``EnumType.__getattr__``
-# keeps such reads off the interpreter's fast path); the core reads these module aliases instead.
-_BUY, _SELL = Side.BUY, Side.SELL
-_CANCEL = Action.CANCEL
-_KEEP = Action.KEEP
-_NOTHING = Action.NOTHING
-_REPLACE = Action.REPLACE
-_SEND = Action.SEND
-_HARD_POSITION = Reason.HARD_POSITION
-_HORIZON_END = Reason.HORIZON_END
-_KILL_SWITCH = Reason.KILL_SWITCH
-_MAX_ORDER_AGE = Reason.MAX_ORDER_AGE
-_MAX_POSITION = Reason.MAX_POSITION
-_NO_BOOK = Reason.NO_BOOK
-_SHUTDOWN = Reason.SHUTDOWN
-_STALE_BOOK = Reason.STALE_BOOK
-_SUPERSEDED = Reason.SUPERSEDED
-_WARM_UP = Reason.WARM_UP
 
 
 class MarketCore:
@@ -124,7 +123,7 @@ class MarketCore:
         self.last_quote: Quote | None = None
         self.kill_reason: str | None = None
         self._unwind_cid = ""
-        self._last_label = {_BUY: "", _SELL: ""}
+        self._last_label = {BUY: "", SELL: ""}
         self.last_fill_applied = False  # whether the last OwnFill changed anything (not a replay)
         self._check_strays = False
         quote_params, exact = trading_quote_params(params)
@@ -318,9 +317,9 @@ class MarketCore:
         if gate is not None:
             return gate
         if self._horizon_ends and self.horizon.ended(now_ns):
-            return _HORIZON_END
+            return HORIZON_END
         if not intensity_ready:
-            return _WARM_UP
+            return WARM_UP
         return None
 
     def _requote(self, now_ns: int) -> list[Command]:
@@ -346,7 +345,7 @@ class MarketCore:
         self._apply(bid_d, buy_view[2], now_ns, commands)
         self._apply(ask_d, sell_view[2], now_ns, commands)
         gate = inputs[0]
-        if self._may_unwind and (abs(self.position_lots) > self._hard_lots or gate is _HORIZON_END):
+        if self._may_unwind and (abs(self.position_lots) > self._hard_lots or gate is HORIZON_END):
             self._maybe_unwind(gate, now_ns, commands)
         if commands:
             self._memo_key = None
@@ -392,7 +391,7 @@ class MarketCore:
         if version != self._views_version:
             orders = self.orders
             self._views_version = version
-            self._views = orders.side_summary(_BUY), orders.side_summary(_SELL)
+            self._views = orders.side_summary(BUY), orders.side_summary(SELL)
             self._resting_views = _resting(self._views[0]), _resting(self._views[1])
         buy_view, sell_view = self._views
         mid = self.mid
@@ -402,20 +401,20 @@ class MarketCore:
             # quote there lowers p50 but leaves the quote code colder for the book update that
             # replaces both orders, and raises p99 (measured with bench/decide_bench.py).
             quote = self._quote(best_bid, best_ask, position_lots, sigma, a, k, tau_s)
-            bid = self._target(_BUY, quote.bid_ticks, quote.bid_size_base, quote.bid_allowed, buy_view)
-            ask = self._target(_SELL, quote.ask_ticks, quote.ask_size_base, quote.ask_allowed, sell_view)
+            bid = self._target(BUY, quote.bid_ticks, quote.bid_size_base, quote.bid_allowed, buy_view)
+            ask = self._target(SELL, quote.ask_ticks, quote.ask_size_base, quote.ask_allowed, sell_view)
         else:
             bid = ask = _NO_TARGET
         tolerance_ticks = mid * self._tolerance_per_mid if mid == mid else 0.0
-        if gate is _HORIZON_END and self.params.horizon.at_end == "stop_quoting":
+        if gate is HORIZON_END and self.params.horizon.at_end == "stop_quoting":
             # Send nothing new; resting orders stay until they reach the maximum order age.
-            decisions = (self._stop_quoting(_BUY, now_ns), self._stop_quoting(_SELL, now_ns))
+            decisions = (self._stop_quoting(BUY, now_ns), self._stop_quoting(SELL, now_ns))
         else:
             resting_bid, resting_ask = self._resting_views
             lockouts, params = self.lockouts, self.params.decide
             decisions = (  # decide(), without its wrapper call
-                decide_side(_BUY, bid, resting_bid, gate, lockouts, tolerance_ticks, params, now_ns),
-                decide_side(_SELL, ask, resting_ask, gate, lockouts, tolerance_ticks, params, now_ns),
+                decide_side(BUY, bid, resting_bid, gate, lockouts, tolerance_ticks, params, now_ns),
+                decide_side(SELL, ask, resting_ask, gate, lockouts, tolerance_ticks, params, now_ns),
             )
         return quote, decisions
 
@@ -468,14 +467,14 @@ class MarketCore:
     def _cancel_strays(self, now_ns: int, out: list[Command]) -> None:
         """Cancel live quote orders that are not their side's newest and not already being cancelled."""
         self._check_strays = False
-        for side in (_BUY, _SELL):
+        for side in (BUY, SELL):
             newest = self.orders.side_summary(side)[0]
             for order in self.orders.live_orders(side):
                 if order is newest or order.state is OrderState.PENDING_CANCEL:
                     continue
                 if order.request.order_type in _TAKER_TYPES:
                     continue  # an unwind IOC ends by itself
-                d = SideDecision(side, _CANCEL, _SUPERSEDED, cancel_client_order_id=order.client_order_id)
+                d = SideDecision(side, CANCEL, SUPERSEDED, cancel_client_order_id=order.client_order_id)
                 self.orders.on_cancel_request(order.client_order_id, now_ns)
                 self.stats.cancels_sent += 1
                 self.stats.decision_reasons[d.label] += 1
@@ -496,18 +495,18 @@ class MarketCore:
     def _stop_quoting(self, side: Side, now_ns: int) -> SideDecision:
         resting = _resting(self.orders.side_summary(side))
         if resting is None or resting.in_flight:
-            return SideDecision(side, _NOTHING, _HORIZON_END)
+            return SideDecision(side, NOTHING, HORIZON_END)
         if now_ns - resting.created_ns >= self.params.decide.max_order_age_ns:
-            return SideDecision(side, _CANCEL, _MAX_ORDER_AGE, cancel_client_order_id=resting.client_order_id)
-        return SideDecision(side, _KEEP, _HORIZON_END)
+            return SideDecision(side, CANCEL, MAX_ORDER_AGE, cancel_client_order_id=resting.client_order_id)
+        return SideDecision(side, KEEP, HORIZON_END)
 
     def _maybe_unwind(self, gate: Reason | None, now_ns: int, out: list[Command]) -> None:
         """Taker unwind: beyond the hard position limit, or flattening at the horizon's end."""
         if self.kill_reason is not None or gate in (
-            _STALE_BOOK,
-            _NO_BOOK,
-            _KILL_SWITCH,
-            _SHUTDOWN,
+            STALE_BOOK,
+            NO_BOOK,
+            KILL_SWITCH,
+            SHUTDOWN,
         ):
             return
         if (
@@ -517,16 +516,16 @@ class MarketCore:
         ):
             return  # the previous unwind is still working
         unwind = self.risk.unwind(self.position_lots, self.best_bid, self.best_ask)
-        reason = _HARD_POSITION
-        if unwind is None and gate is _HORIZON_END and self.params.horizon.at_end == "flatten":
-            reason = _HORIZON_END
+        reason = HARD_POSITION
+        if unwind is None and gate is HORIZON_END and self.params.horizon.at_end == "flatten":
+            reason = HORIZON_END
             if self.position_lots > 0 and self.best_bid is not None:
-                unwind = Unwind(_SELL, self.position_lots, self.best_bid)
+                unwind = Unwind(SELL, self.position_lots, self.best_bid)
             elif self.position_lots < 0 and self.best_ask is not None:
-                unwind = Unwind(_BUY, -self.position_lots, self.best_ask)
+                unwind = Unwind(BUY, -self.position_lots, self.best_ask)
         if unwind is None:
             return
-        d = SideDecision(unwind.side, _SEND, reason, unwind.price_ticks, unwind.qty_lots)
+        d = SideDecision(unwind.side, SEND, reason, unwind.price_ticks, unwind.qty_lots)
         request = OrderRequest(
             self.ids.next_id(), unwind.side, unwind.price_ticks, unwind.qty_lots, OrderType.IOC
         )
@@ -548,21 +547,21 @@ class MarketCore:
         if room < lots:
             lots = room
         if not allowed or lots < self.instrument.min_qty_lots or ticks <= 0:
-            return _new(SideTarget, (ticks, 0, _MAX_POSITION))
+            return _new(SideTarget, (ticks, 0, MAX_POSITION))
         return _new(SideTarget, (ticks, lots, None))
 
     def _apply(self, d: SideDecision, exposure_lots: int, now_ns: int, out: list[Command]) -> None:
         """Record decision ``d`` and emit its commands. ``exposure_lots``: the side's live lots before it."""
         action = d.action
         side = d.side
-        if action is _REPLACE and d.qty_lots + exposure_lots > self._max_lots - side * self.position_lots:
+        if action is REPLACE and d.qty_lots + exposure_lots > self._max_lots - side * self.position_lots:
             # Both orders could fill before the cancel lands: cancel first, send after confirmation.
-            d = SideDecision(side, _CANCEL, _MAX_POSITION, cancel_client_order_id=d.cancel_client_order_id)
-            action = _CANCEL
+            d = SideDecision(side, CANCEL, MAX_POSITION, cancel_client_order_id=d.cancel_client_order_id)
+            action = CANCEL
         label = LABELS[action][d.reason]
         stats = self.stats
         stats.decision_reasons[label] += 1
-        if action is _KEEP or action is _NOTHING:
+        if action is KEEP or action is NOTHING:
             # Repeated keeps are not news for the "recent decisions" view; changes are.
             if self._last_label[side] != label:
                 self._last_label[side] = label
@@ -570,12 +569,12 @@ class MarketCore:
             return
         self._last_label[side] = label
         self.recent.append((now_ns, _SIDE_LABEL[side], label))
-        if action is not _SEND:  # cancel or replace
+        if action is not SEND:  # cancel or replace
             cid = d.cancel_client_order_id
             self.orders.on_cancel_request(cid, now_ns)
             stats.cancels_sent += 1
             out.append(_new(Cancel, (cid, side, d)))
-            if action is _CANCEL:
+            if action is CANCEL:
                 return
         request = _new(OrderRequest, (self.ids.next_id(), side, d.price_ticks, d.qty_lots, self._order_type))
         self.orders.on_send(request, now_ns)
@@ -589,7 +588,7 @@ class MarketCore:
         for order in self.orders.live_orders():
             if order.state is OrderState.PENDING_CANCEL:
                 continue
-            d = SideDecision(order.side, _CANCEL, _KILL_SWITCH, cancel_client_order_id=order.client_order_id)
+            d = SideDecision(order.side, CANCEL, KILL_SWITCH, cancel_client_order_id=order.client_order_id)
             self.orders.on_cancel_request(order.client_order_id, now_ns)
             self.stats.cancels_sent += 1
             out.append(Cancel(order.client_order_id, order.side, d))
@@ -603,7 +602,7 @@ _NO_TARGET = SideTarget(0, 0)
 _new = tuple.__new__
 _NEVER = 1 << 62
 _TAKER_TYPES = (OrderType.IOC, OrderType.MARKET)  # a tuple: OrderType's hash is a Python-level call
-_SIDE_LABEL = {_BUY: "bid", _SELL: "ask"}
+_SIDE_LABEL = {BUY: "bid", SELL: "ask"}
 
 
 _View = tuple[Order | None, bool, int]
