@@ -310,18 +310,6 @@ class MarketCore:
         """Stop quoting for good: from now on every decision cancels and nothing is sent."""
         self.halted = reason
 
-    def _gate(self, now_ns: int, intensity_ready: bool) -> Reason | None:
-        if self.halted is not None:
-            return self.halted
-        gate = self.risk.gate(now_ns, self.last_book_ns)
-        if gate is not None:
-            return gate
-        if self._horizon_ends and self.horizon.ended(now_ns):
-            return HORIZON_END
-        if not intensity_ready:
-            return WARM_UP
-        return None
-
     def _requote(self, now_ns: int) -> list[Command]:
         # This runs on every update: derived state is read from fields kept current by the events
         # (sigma, PnL, the order table's views), helpers are inlined where a call would cost more
@@ -370,8 +358,16 @@ class MarketCore:
         else:
             cal = self.intensity.calibration(now_ns)
             a, k, ready = cal.A_per_s, cal.k_per_price, cal.ready
+        # The reason nothing may be quoted now, if any: shutting down, a risk gate (kill switch,
+        # no or stale book), the horizon's end, estimators still warming up.
+        gate = self.halted or self.risk.gate(now_ns, self.last_book_ns)
+        if gate is None:
+            if self._horizon_ends and self.horizon.ended(now_ns):
+                gate = HORIZON_END
+            elif not ready:
+                gate = WARM_UP
         return (
-            self._gate(now_ns, ready),
+            gate,
             self.best_bid,
             self.best_ask,
             self.position_lots,
