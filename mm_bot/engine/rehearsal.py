@@ -12,8 +12,12 @@ changes the real core. Pure and sans-IO like the core; the runner calls ``step``
 
 from __future__ import annotations
 
+import dataclasses
+
 from mm_bot.engine.core_types import Command, MarketParams, Place
+from mm_bot.engine.horizon import HorizonParams
 from mm_bot.engine.ids import ClientOrderIds
+from mm_bot.engine.lockouts import LockoutParams
 from mm_bot.engine.market import MarketCore
 from mm_bot.model import BookSnapshot, OrderAccepted, OrderCancelled, VenueEvent
 
@@ -23,7 +27,7 @@ _LEVELS = 5
 
 class Rehearsal:
     def __init__(self, params: MarketParams, start_ns: int = 0) -> None:
-        self.core = MarketCore(params, ClientOrderIds("rehearsal"), start_ns)
+        self.core = MarketCore(rehearsal_params(params), ClientOrderIds("rehearsal"), start_ns)
         self._now = start_ns
         self._seq = 0
         self._up = False
@@ -47,6 +51,26 @@ class Rehearsal:
         for answer in _answers(commands, self._now + 1):
             core.on_event(answer, answer.ts_ns)
         self.steps += 1
+
+
+def rehearsal_params(params: MarketParams) -> MarketParams:
+    """The scratch core's parameters: the market's own, except no lockouts (a rehearsal replaces its
+    quotes on every step, whatever the configured pauses) and a rolling horizon (a session or daily
+    window would end on the scratch core's clock and leave nothing to rehearse). With a GLFT session
+    the scratch core therefore quotes GLFT's closed form, not the exact depth table: the rest of the
+    update path is the same."""
+    horizon = params.horizon
+    if horizon.kind == "session":
+        tau_s = horizon.session_length_s
+    elif horizon.kind == "daily":
+        tau_s = float((horizon.daily_end_s - horizon.daily_start_s) % 86_400)
+    else:
+        tau_s = horizon.tau_s
+    return dataclasses.replace(
+        params,
+        lockouts=LockoutParams(0, 0, 0),
+        horizon=HorizonParams("infinite", tau_s=tau_s),
+    )
 
 
 def _answers(commands: list[Command], ts_ns: int) -> list[VenueEvent]:

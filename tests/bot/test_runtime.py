@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from mm_bot.config import load_config
+from mm_bot.engine.horizon import HorizonParams
 from mm_bot.engine.market import Command, MarketCore, Tick
 from mm_bot.engine.orders import ClientOrderIds
 from mm_bot.engine.rehearsal import Rehearsal
@@ -182,3 +183,22 @@ def test_rehearsal_runs_the_whole_update_path_on_its_own_core() -> None:
     assert scratch.stats.cancels_sent == reasons["replace(optimal_price)"]
     assert len(scratch.orders.live_orders()) == 2  # every cancel confirmed, every order acked
     assert scratch.position_lots == 0 and scratch.stats.fills == 0
+
+
+@pytest.mark.parametrize(
+    "horizon",
+    [
+        HorizonParams("session", tau_s=60.0, session_length_s=10.0, at_end="flatten"),
+        HorizonParams("daily", tau_s=60.0, daily_start_s=8 * 3600, daily_end_s=9 * 3600),
+    ],
+)
+def test_rehearsal_keeps_replacing_whatever_the_horizon_and_lockouts(horizon: HorizonParams) -> None:
+    """A session that ends, a daily window that is closed, a long pause between orders: none of them
+    stops the scratch core from rehearsing replaces (they would leave it gated, rehearsing nothing)."""
+    p = dataclasses.replace(
+        _params(), horizon=horizon, lockouts=dataclasses.replace(_params().lockouts, between_orders_ns=10**12)
+    )
+    rehearsal = Rehearsal(p)
+    for _ in range(300):  # 30 s of the scratch core's clock: past the session's end
+        rehearsal.step(BID, ASK)
+    assert rehearsal.core.stats.decision_reasons["replace(optimal_price)"] >= 550
