@@ -21,7 +21,7 @@ from mm_bot.engine.lockouts import LockoutParams
 from mm_bot.engine.market import MarketCore
 from mm_bot.model import BookSnapshot, OrderAccepted, OrderCancelled, VenueEvent
 
-_STEP_NS = 100_000_000  # virtual time per step: past every lockout of a sane config
+_STEP_NS = 100_000_000  # the scratch core's clock per step (its book stays fresh; it has no lockouts)
 _LEVELS = 5
 
 

@@ -117,7 +117,7 @@ class MarketRunner:
         sent) and a scratch core a whole update (``Rehearsal``, ~90 us). An update arriving after
         milliseconds of quiet otherwise runs on CPU caches other work has evicted, several times
         slower than the same code warm. Measured on the paper run (300 s, 2-core VM): decision
-        latency p50 125 -> 38 us, p99 ~400 -> 135 us, for ~10% of a core.
+        latency p50 117 -> 36-38 us, p99 326 -> 99-192 us, for ~12% of a core.
         """
         queue = self._queue
         if queue.qsize():
