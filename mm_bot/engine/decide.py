@@ -112,35 +112,39 @@ def decide_side(
     now_ns: int,
 ) -> SideDecision:
     """One side's decision; see the module docstring for the rules."""
-    blocked = gate or target.blocked
-    if blocked is not None:
-        if resting is not None and not resting.in_flight:
-            return SideDecision(side, CANCEL, blocked, cancel_client_order_id=resting.client_order_id)
-        return _PLAIN[side][NOTHING][blocked]
-    if resting is not None:
-        if resting.in_flight:
-            return _PLAIN[side][NOTHING][ORDER_IN_FLIGHT]
-        if now_ns - resting.created_ns >= params.max_order_age_ns:
-            reason = MAX_ORDER_AGE
-        elif resting.remaining_lots > target.qty_lots:
-            reason = SIZE_CHANGE
-        elif abs(target.price_ticks - resting.price_ticks) <= tolerance_ticks:
-            return _PLAIN[side][KEEP][WITHIN_TOLERANCE]
-        else:
-            reason = OPTIMAL_PRICE
+    # Fields are unpacked, not read by name: a NamedTuple attribute read is not specialised by
+    # CPython 3.11 and costs about twice a tuple unpack per field (this runs twice per update).
+    price_ticks, qty_lots, blocked = target
+    if gate is not None:
+        blocked = gate
+    if resting is None:
+        if blocked is not None:
+            return _PLAIN[side][NOTHING][blocked]
         lock = lockouts.active(side, now_ns)
-        if lock is ORDER_LOCKOUT:
-            return _PLAIN[side][KEEP][lock]
         if lock is not None:
-            return SideDecision(side, CANCEL, lock, cancel_client_order_id=resting.client_order_id)
-        return _new(
-            SideDecision,
-            (side, REPLACE, reason, target.price_ticks, target.qty_lots, resting.client_order_id),
-        )
+            return _PLAIN[side][NOTHING][lock]
+        return _new(SideDecision, (side, SEND, OPTIMAL_PRICE, price_ticks, qty_lots, ""))
+    cid, resting_ticks, remaining_lots, created_ns, in_flight = resting
+    if blocked is not None:
+        if not in_flight:
+            return _new(SideDecision, (side, CANCEL, blocked, 0, 0, cid))
+        return _PLAIN[side][NOTHING][blocked]
+    if in_flight:
+        return _PLAIN[side][NOTHING][ORDER_IN_FLIGHT]
+    if now_ns - created_ns >= params.max_order_age_ns:
+        reason = MAX_ORDER_AGE
+    elif remaining_lots > qty_lots:
+        reason = SIZE_CHANGE
+    elif abs(price_ticks - resting_ticks) <= tolerance_ticks:
+        return _PLAIN[side][KEEP][WITHIN_TOLERANCE]
+    else:
+        reason = OPTIMAL_PRICE
     lock = lockouts.active(side, now_ns)
+    if lock is ORDER_LOCKOUT:
+        return _PLAIN[side][KEEP][lock]
     if lock is not None:
-        return _PLAIN[side][NOTHING][lock]
-    return _new(SideDecision, (side, SEND, OPTIMAL_PRICE, target.price_ticks, target.qty_lots, ""))
+        return _new(SideDecision, (side, CANCEL, lock, 0, 0, cid))
+    return _new(SideDecision, (side, REPLACE, reason, price_ticks, qty_lots, cid))
 
 
 def decide(

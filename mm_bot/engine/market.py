@@ -138,10 +138,13 @@ class MarketCore:
         self._views_version = -1
         self._views: tuple[_View, _View] = ((None, False, 0), (None, False, 0))
         self._resting_views: tuple[Resting | None, Resting | None] = (None, None)
+        self._others = (0, 0)
         self.halted: Reason | None = None  # shutting down: cancel everything, send nothing
         # Derived state kept current by the events that change it, so a requote only reads it.
         self._sigma = params.sigma_prior
+        self._sigma_floor, self._sigma_cap = params.sigma_floor, params.sigma_cap
         self._max_lots = params.risk.max_position_lots
+        self._min_lots = params.instrument.min_qty_lots
         self._tolerance_per_mid = params.tolerance_bps * _BPS / self._tick
         self._horizon_ends = params.horizon.kind != "infinite"
         self._rolling_tau_s = params.horizon.tau_s  # tau while the horizon is infinite
@@ -230,8 +233,9 @@ class MarketCore:
         if vol is not None:
             vol.update(ts_ns, mid)
             if vol.is_warm:
-                p = self.params
-                self._sigma = min(max(vol.sigma_price_per_sqrt_s(), p.sigma_floor), p.sigma_cap)
+                sigma = vol.sigma_price_per_sqrt_s()
+                lo, hi = self._sigma_floor, self._sigma_cap  # a clamp without min()/max() calls
+                self._sigma = lo if sigma < lo else hi if sigma > hi else sigma
         # PnL moved with the mid: the daily loss limit sees it (``_mark``, inlined on this path).
         fired = self.risk.on_pnl(self.cash_quote + self.position_lots * self._lot * mid, now_ns)
         if fired is not None:
@@ -250,27 +254,30 @@ class MarketCore:
 
     def _on_fill(self, fill: OwnFill, now_ns: int) -> None:
         self.last_fill_applied = False
-        before = self.orders.get(fill.client_order_id)
-        if before is None:
+        orders = self.orders
+        version = orders.version
+        try:
+            orders.on_fill(fill)
+        except UnknownOrderId:
             self.stats.malformed["unknown_fill"] += 1
             return
-        try:
-            after = self.orders.on_fill(fill)
         except OrderStateError:
             self.stats.malformed["order_state"] += 1
             return
-        if after.filled_lots == before.filled_lots:  # a replayed fill (same trade id): already counted
+        if orders.version == version:  # a replayed fill (same trade id): the table did not change
             self.stats.malformed["duplicate_fill"] += 1
             return
         self.last_fill_applied = True
-        side = fill.side
-        self.position_lots += side * fill.qty_lots
-        self.cash_quote -= side * fill.price_ticks * self._tick * fill.qty_lots * self._lot
-        self.cash_quote -= fill.fee_quote
-        self.fees_quote += fill.fee_quote
-        self.stats.fills += 1
-        self.stats.volume_lots += fill.qty_lots
-        self.stats.max_abs_position_lots = max(self.stats.max_abs_position_lots, abs(self.position_lots))
+        side, qty_lots = fill.side, fill.qty_lots
+        position = self.position_lots = self.position_lots + side * qty_lots
+        fee = fill.fee_quote
+        self.cash_quote = self.cash_quote - side * fill.price_ticks * self._tick * qty_lots * self._lot - fee
+        self.fees_quote += fee
+        stats = self.stats
+        stats.fills += 1
+        stats.volume_lots += qty_lots
+        if abs(position) > stats.max_abs_position_lots:
+            stats.max_abs_position_lots = abs(position)
         self.lockouts.on_fill(side, now_ns)
         self._mark(now_ns)
 
@@ -387,9 +394,13 @@ class MarketCore:
         if version != self._views_version:
             orders = self.orders
             self._views_version = version
-            self._views = orders.side_summary(BUY), orders.side_summary(SELL)
-            self._resting_views = _resting(self._views[0]), _resting(self._views[1])
-        buy_view, sell_view = self._views
+            views = self._views = orders.side_summaries()
+            resting_bid, resting_ask = self._resting_views = _resting(views[0]), _resting(views[1])
+            # Lots that other live orders on each side (e.g. one whose cancel is in flight) may fill.
+            self._others = (
+                views[0][2] - (resting_bid.remaining_lots if resting_bid is not None else 0),
+                views[1][2] - (resting_ask.remaining_lots if resting_ask is not None else 0),
+            )
         mid = self.mid
         quote = None
         if gate is None and best_bid is not None and best_ask is not None:
@@ -397,8 +408,10 @@ class MarketCore:
             # quote there lowers p50 but leaves the quote code colder for the book update that
             # replaces both orders, and raises p99 (measured with bench/decide_bench.py).
             quote = self._quote(best_bid, best_ask, position_lots, sigma, a, k, tau_s)
-            bid = self._target(BUY, quote.bid_ticks, quote.bid_size_base, quote.bid_allowed, buy_view)
-            ask = self._target(SELL, quote.ask_ticks, quote.ask_size_base, quote.ask_allowed, sell_view)
+            bid_ticks, ask_ticks, bid_size, ask_size, bid_allowed, ask_allowed, _, _, _ = quote
+            others_bid, others_ask = self._others
+            bid = self._target(BUY, bid_ticks, bid_size, bid_allowed, others_bid)
+            ask = self._target(SELL, ask_ticks, ask_size, ask_allowed, others_ask)
         else:
             bid = ask = _NO_TARGET
         tolerance_ticks = mid * self._tolerance_per_mid if mid == mid else 0.0
@@ -532,29 +545,26 @@ class MarketCore:
         out.append(Place(request, d))
 
     def _target(
-        self, side: Side, ticks: int, size_base: float, allowed: bool, view: tuple[Order | None, bool, int]
+        self, side: Side, ticks: int, size_base: float, allowed: bool, others_lots: int
     ) -> SideTarget:
-        resting, _, exposure = view
+        """The quote's order on ``side`` in lots, shrunk to the room left under max position by the
+        position and ``others_lots`` (the side's other live orders, which may still fill)."""
         lots = int(size_base / self._lot + 1e-9)
-        # Other live orders on this side (e.g. one whose cancel is in flight) may still fill.
-        if resting is not None:
-            exposure -= resting.request.qty_lots - resting.filled_lots
-        room = self._max_lots - side * self.position_lots - exposure
+        room = self._max_lots - side * self.position_lots - others_lots
         if room < lots:
             lots = room
-        if not allowed or lots < self.instrument.min_qty_lots or ticks <= 0:
+        if not allowed or lots < self._min_lots or ticks <= 0:
             return _new(SideTarget, (ticks, 0, MAX_POSITION))
         return _new(SideTarget, (ticks, lots, None))
 
     def _apply(self, d: SideDecision, exposure_lots: int, now_ns: int, out: list[Command]) -> None:
         """Record decision ``d`` and emit its commands. ``exposure_lots``: the side's live lots before it."""
-        action = d.action
-        side = d.side
-        if action is REPLACE and d.qty_lots + exposure_lots > self._max_lots - side * self.position_lots:
+        side, action, reason, price_ticks, qty_lots, cid = d  # unpacked: see decide_side
+        if action is REPLACE and qty_lots + exposure_lots > self._max_lots - side * self.position_lots:
             # Both orders could fill before the cancel lands: cancel first, send after confirmation.
-            d = SideDecision(side, CANCEL, MAX_POSITION, cancel_client_order_id=d.cancel_client_order_id)
-            action = CANCEL
-        label = LABELS[action][d.reason]
+            d = _new(SideDecision, (side, CANCEL, MAX_POSITION, 0, 0, cid))
+            action, reason = CANCEL, MAX_POSITION
+        label = LABELS[action][reason]
         stats = self.stats
         stats.decision_reasons[label] += 1
         if action is KEEP or action is NOTHING:
@@ -565,15 +575,18 @@ class MarketCore:
             return
         self._last_label[side] = label
         self.recent.append((now_ns, _SIDE_LABEL[side], label))
-        if action is not SEND:  # cancel or replace
-            cid = d.cancel_client_order_id
-            self.orders.on_cancel_request(cid, now_ns)
+        if action is SEND:
+            request = _new(OrderRequest, (self.ids.next_id(), side, price_ticks, qty_lots, self._order_type))
+            self.orders.on_send(request, now_ns)
+        else:
             stats.cancels_sent += 1
-            out.append(_new(Cancel, (cid, side, d)))
             if action is CANCEL:
+                self.orders.on_cancel_request(cid, now_ns)
+                out.append(_new(Cancel, (cid, side, d)))
                 return
-        request = _new(OrderRequest, (self.ids.next_id(), side, d.price_ticks, d.qty_lots, self._order_type))
-        self.orders.on_send(request, now_ns)
+            request = _new(OrderRequest, (self.ids.next_id(), side, price_ticks, qty_lots, self._order_type))
+            self.orders.on_replace(cid, request, now_ns)  # the cancel and the send as one table change
+            out.append(_new(Cancel, (cid, side, d)))
         self.lockouts.on_order_sent(side, now_ns)
         stats.quotes_sent += 1
         out.append(_new(Place, (request, d)))

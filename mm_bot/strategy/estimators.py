@@ -69,9 +69,9 @@ class EwmaVolatility:
         "_observed_s",
         "_var",
         "_vol",
-        "_warm",
         "_weight",
         "config",
+        "is_warm",
         "rejected",
         "samples",
     )
@@ -88,9 +88,10 @@ class EwmaVolatility:
         self._observed_s = 0.0
         self.samples = 0
         self.rejected = 0
-        # is_warm and vol_per_sqrt_s change only when a return is sampled: cached then, because the
-        # quoting path asks for sigma on every market update.
-        self._warm = False
+        # is_warm and vol_per_sqrt_s change only when a return is sampled: kept then, because the
+        # quoting path asks for sigma on every market update. is_warm: True once enough time and
+        # samples were observed for the estimate to replace the prior (read-only for callers).
+        self.is_warm = False
         self._vol = self._clamped(config.prior_vol_per_sqrt_s)
 
     def update(self, now_ns: int, mid: float) -> bool:
@@ -119,17 +120,15 @@ class EwmaVolatility:
         self._last_ns, self._last_mid = now_ns, mid
         cfg = self.config
         warmup_s = cfg.half_life_s if cfg.warmup_s is None else cfg.warmup_s
-        self._warm = self.samples >= cfg.min_samples and self._observed_s >= warmup_s
-        self._vol = self._clamped(self.raw_vol_per_sqrt_s() if self._warm else cfg.prior_vol_per_sqrt_s)
+        warm = self.is_warm = self.samples >= cfg.min_samples and self._observed_s >= warmup_s
+        # _clamped(raw_vol_per_sqrt_s()), spelled out: this runs on most book updates (weight > 0 here)
+        vol = math.sqrt(self._var / self._weight) if warm else cfg.prior_vol_per_sqrt_s
+        lo, hi = cfg.min_vol_per_sqrt_s, cfg.max_vol_per_sqrt_s
+        self._vol = lo if vol < lo else hi if vol > hi else vol
         return True
 
     def _clamped(self, vol: float) -> float:
         return min(max(vol, self.config.min_vol_per_sqrt_s), self.config.max_vol_per_sqrt_s)
-
-    @property
-    def is_warm(self) -> bool:
-        """True once enough time and samples were observed for the estimate to replace the prior."""
-        return self._warm
 
     def raw_vol_per_sqrt_s(self) -> float:
         """Debiased EWMA estimate, relative per sqrt(second), unclamped; NaN before any sample."""

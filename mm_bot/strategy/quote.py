@@ -172,28 +172,27 @@ def model_center_and_half_spread(
     inputs: QuoteInputs, params: QuoteParams, ops: Ops = FLOAT_OPS
 ) -> tuple[float, float]:
     """Step 1: the strategy's (centre, half-spread) in price units, before any clamp."""
+    # Unpacked, not read by name: NamedTuple attribute reads are not specialised by CPython 3.11.
+    mid, inventory_base, sigma, a, k, tau_s, _, _, bid_depth, ask_depth = inputs
     kind = params.kind
     if kind == "as":
-        q_lots = inputs.inventory_base / params.order_size_base
-        center = reservation_price(inputs.mid, q_lots, params.gamma, inputs.sigma, inputs.tau_s)
-        return center, optimal_spread(params.gamma, inputs.sigma, inputs.tau_s, inputs.k, ops) / 2.0
+        q_lots = inventory_base / params.order_size_base
+        center = reservation_price(mid, q_lots, params.gamma, sigma, tau_s)
+        return center, optimal_spread(params.gamma, sigma, tau_s, k, ops) / 2.0
     if kind == "glft":
-        q_lots = inputs.inventory_base / params.order_size_base
-        c1, c2 = glft_coefficients(params.gamma, inputs.A, inputs.k, ops)
-        half, skew = glft_half_spread_and_skew(inputs.sigma, c1, c2)
-        return inputs.mid - skew * q_lots, half
+        q_lots = inventory_base / params.order_size_base
+        c1, c2 = glft_coefficients(params.gamma, a, k, ops)
+        half, skew = glft_half_spread_and_skew(sigma, c1, c2)
+        return mid - skew * q_lots, half
     if kind == "fixed":
-        return inputs.mid, inputs.mid * (params.fixed_half_spread_bps * _BPS)
-    return (
-        inputs.mid + (inputs.ask_depth - inputs.bid_depth) / 2.0,
-        (inputs.bid_depth + inputs.ask_depth) / 2.0,
-    )
+        return mid, mid * (params.fixed_half_spread_bps * _BPS)
+    return mid + (ask_depth - bid_depth) / 2.0, (bid_depth + ask_depth) / 2.0
 
 
 def compute_quote(inputs: QuoteInputs, params: QuoteParams, ops: Ops = FLOAT_OPS) -> Quote:
     """Steps 1-7 of the module docstring; guarantees invariants I1-I6."""
     p = params
-    mid = inputs.mid
+    mid, inventory_base, _, _, _, _, best_bid, best_ask, _, _ = inputs
     center, model_half = model_center_and_half_spread(inputs, p, ops)
     # 2. spread clamp (width only)
     per_bp = mid * _BPS
@@ -211,15 +210,15 @@ def compute_quote(inputs: QuoteInputs, params: QuoteParams, ops: Ops = FLOAT_OPS
     ask_ticks = ops.ceil(ask / tick)
     # 5. post-only: stay strictly behind the opposite touch (moves quotes apart only)
     if p.post_only:
-        bid_ticks = ops.min(bid_ticks, ops.floor(inputs.best_ask / tick + 0.5) - 1)
-        ask_ticks = ops.max(ask_ticks, ops.floor(inputs.best_bid / tick + 0.5) + 1)
+        bid_ticks = ops.min(bid_ticks, ops.floor(best_ask / tick + 0.5) - 1)
+        ask_ticks = ops.max(ask_ticks, ops.floor(best_bid / tick + 0.5) + 1)
     # 6. integer minimum spread, enforced by moving the ask away (keeps step 5)
     min_ticks = ops.max(ops.ceil(per_bp * p.min_spread_bps / tick), 1)
     ask_ticks = ops.max(ask_ticks, bid_ticks + min_ticks)
     # 7. inventory gating: size = min(order size, room left), never negative
     size = p.order_size_base
-    bid_size = ops.max(ops.min(size, p.max_position_base - inputs.inventory_base), 0.0)
-    ask_size = ops.max(ops.min(size, p.max_position_base + inputs.inventory_base), 0.0)
+    bid_size = ops.max(ops.min(size, p.max_position_base - inventory_base), 0.0)
+    ask_size = ops.max(ops.min(size, p.max_position_base + inventory_base), 0.0)
     if p.min_order_size_base > 0.0:
         bid_allowed = ops.ge(bid_size, p.min_order_size_base)
         ask_allowed = ops.ge(ask_size, p.min_order_size_base)

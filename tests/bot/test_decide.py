@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mm_bot.engine.decide import DecideParams, Resting, SideTarget, decide, decide_side
 from mm_bot.engine.lockouts import LockoutParams, Lockouts
@@ -104,6 +106,38 @@ def test_reject_lockout_outranks_fill_lockout() -> None:
     assert run(GO, None, locks=locks) == (Action.NOTHING, Reason.REJECT_LOCKOUT)
     assert locks.active(Side.BUY, NOW + 600 * MS) is Reason.REJECT_LOCKOUT
     assert locks.active(Side.BUY, NOW + 2_000 * MS) is None
+
+
+_LOCK_EVENTS = st.lists(
+    st.tuples(
+        st.sampled_from(["fill", "reject", "order"]), st.sampled_from(list(Side)), st.integers(0, 3_000)
+    ),
+    max_size=12,
+)
+
+
+@given(events=_LOCK_EVENTS, at_ms=st.integers(0, 6_000))
+def test_lockouts_match_their_definition(events: list[tuple[str, Side, int]], at_ms: int) -> None:
+    """Whatever the order of events: a kind's deadline is its latest start plus its length, ``active``
+    names the most serious running one (reject, fill, order) and ``until_ns`` the last deadline."""
+    locks = lockouts()
+    length = {"fill": 500 * MS, "reject": 2_000 * MS, "order": 100 * MS}
+    until = {(kind, side): 0 for kind in length for side in Side}
+    for kind, side, t_ms in events:
+        {"fill": locks.on_fill, "reject": locks.on_reject, "order": locks.on_order_sent}[kind](
+            side, t_ms * MS
+        )
+        until[kind, side] = max(until[kind, side], t_ms * MS + length[kind])
+    now = at_ms * MS
+    for side in Side:
+        running = [k for k in ("reject", "fill", "order") if now < until[k, side]]
+        expected = {
+            "reject": Reason.REJECT_LOCKOUT,
+            "fill": Reason.FILL_LOCKOUT,
+            "order": Reason.ORDER_LOCKOUT,
+        }
+        assert locks.active(side, now) is (expected[running[0]] if running else None)
+        assert locks.until_ns(side) == max(until[k, side] for k in length)
 
 
 def test_order_lockout_keeps_a_moved_order() -> None:

@@ -425,6 +425,49 @@ def test_terminal_orders_are_pruned_to_history() -> None:
         table.on_cancelled(OrderCancelled(9, "t0"))
 
 
+LIVE_STATES = [s for s in S if not s.is_terminal]
+
+
+def _snapshot(table: OrderTable) -> tuple[object, ...]:
+    return (table.live_orders(), table.history(), table.side_summaries())
+
+
+@pytest.mark.parametrize("state", LIVE_STATES, ids=lambda s: s.value)
+def test_replace_is_a_cancel_request_then_a_send_as_one_change(state: OrderState) -> None:
+    one, two = OrderTable(), OrderTable()
+    order_in(state, one)
+    order_in(state, two)
+    version = one.version
+    new = one.on_replace("c1", request("c2", price=99), 7)
+    two.on_cancel_request("c1", 7)
+    assert new == two.on_send(request("c2", price=99), 7)
+    assert _snapshot(one) == _snapshot(two)
+    assert one.get("c1").state is S.PENDING_CANCEL and new.state is S.PENDING_NEW  # type: ignore[union-attr]
+    assert one.version == version + 1
+
+
+@pytest.mark.parametrize(
+    ("old", "new_request", "error"),
+    [
+        ("c1", request("c1"), OrderStateError),  # the new id is the old one's
+        ("c1", request("done"), OrderStateError),  # the new id is a finished order's
+        ("c1", request("c2", qty=0), OrderStateError),
+        ("done", request("c2"), OrderStateError),  # the old order is finished
+        ("nope", request("c2"), UnknownOrderId),
+    ],
+)
+def test_a_refused_replace_changes_nothing(
+    old: str, new_request: OrderRequest, error: type[Exception]
+) -> None:
+    table = OrderTable()
+    order_in(S.OPEN, table)
+    order_in(S.CANCELLED, table, cid="done")
+    before, version = _snapshot(table), table.version
+    with pytest.raises(error):
+        table.on_replace(old, new_request, 9)
+    assert _snapshot(table) == before and table.version == version
+
+
 # ------------------------------------------------------------------------------ exposure property
 @dataclass
 class Expected:
@@ -517,6 +560,22 @@ class SummaryLifecycle(OrderLifecycle):
     def send_ioc(self, side: Side, qty: int) -> None:
         cid = self.ids.next_id()
         self.table.on_send(OrderRequest(cid, side, 100, qty, OrderType.IOC), next(self.ts))
+        self.cids.append(cid)
+        self.model[cid] = Expected(side, qty)
+
+    @precondition(lambda self: self.cids)
+    @rule(i=st.integers(0, 50), qty=st.integers(0, 6))
+    def replace(self, i: int, qty: int) -> None:
+        """Cancel an order and send its successor in one change (refused: nothing changes)."""
+        old = self.cids[i % len(self.cids)]
+        side = self.model[old].side
+        cid = self.ids.next_id()
+        before = _snapshot(self.table)
+        try:
+            self.table.on_replace(old, request(cid, side=side, qty=qty), next(self.ts))
+        except OrderStateError:
+            assert _snapshot(self.table) == before
+            return
         self.cids.append(cid)
         self.model[cid] = Expected(side, qty)
 
