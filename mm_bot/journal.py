@@ -44,6 +44,7 @@ import hashlib
 import json
 import os
 import sqlite3
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -188,11 +189,11 @@ class Journal:
         conn = sqlite3.connect(path, isolation_level=None)  # autocommit; explicit BEGIN where needed
         known_ids = None
         try:
-            mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+            conn.execute("PRAGMA busy_timeout=2000")
+            mode = _enable_wal(conn)
             if mode != "wal":
                 raise JournalError(f"{path}: cannot use WAL mode (got {mode!r})")
             conn.execute(f"PRAGMA synchronous={synchronous}")
-            conn.execute("PRAGMA busy_timeout=2000")
             _migrate(conn, path)
             if ring is not None:
                 _recover_intents(conn, ring, intent_slots if intent_ring else None)
@@ -495,6 +496,20 @@ def _order_of(row: tuple[Any, ...]) -> JournalOrder:
     return JournalOrder(
         cid, market, Side(side), price, qty, OrderType(otype), OrderState(state), created, updated, session
     )
+
+
+def _enable_wal(conn: sqlite3.Connection, timeout_s: float = 2.0) -> str:
+    """``PRAGMA journal_mode=WAL``, retried while another connection holds the lock (another process
+    creating the same new journal). SQLite answers "locked" at once here rather than calling the busy
+    handler: the switch upgrades a read lock, and waiting on a writer from there could deadlock."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            return str(conn.execute("PRAGMA journal_mode=WAL").fetchone()[0])
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+        time.sleep(0.005)
 
 
 def _migrate(conn: sqlite3.Connection, path: Path) -> None:

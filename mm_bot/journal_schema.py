@@ -103,6 +103,8 @@ def migrate(conn: sqlite3.Connection, version: int) -> None:
     the caller refuses that) up to ``SCHEMA_VERSION``."""
     for target in range(version + 1, SCHEMA_VERSION + 1):
         with transaction(conn):
+            if schema_version(conn) >= target:
+                continue  # another process opening the same journal migrated it while we waited
             for statement in _MIGRATIONS[target - 1].split(";"):
                 if statement.strip():
                     conn.execute(statement)

@@ -6,6 +6,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,49 @@ def test_open_creates_schema_in_wal_mode(tmp_path: Path) -> None:
         assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("1",)
         assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
         conn.close()
+
+
+def test_open_waits_for_another_process_creating_the_same_journal(tmp_path: Path) -> None:
+    """Two processes opening a new journal at once (the bot starting while a dashboard or a test
+    polls the file): the second waits for the first's lock instead of failing "database is locked"
+    (switching to WAL mode needs the lock, so the busy timeout must be set before it)."""
+    path = tmp_path / "j.sqlite"
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")  # another opener in the middle of creating the file
+    release = threading.Timer(0.3, holder.execute, ("COMMIT",))
+    release.start()
+    try:
+        with Journal.open(path) as journal:
+            assert journal.schema_version == SCHEMA_VERSION
+    finally:
+        release.join()
+        holder.close()
+
+
+def test_simultaneous_openers_of_a_new_journal_all_succeed(tmp_path: Path) -> None:
+    """Several connections creating the same journal at the same moment: each one opens it, and the
+    schema is created once (no "database is locked", no "table already exists")."""
+    for round_ in range(10):
+        path = tmp_path / f"j{round_}.sqlite"
+        start = threading.Barrier(3)
+        errors: list[BaseException] = []
+
+        def open_it(
+            path: Path = path, start: threading.Barrier = start, errors: list[BaseException] = errors
+        ) -> None:
+            start.wait()
+            try:
+                with Journal.open(path) as journal:
+                    assert journal.schema_version == SCHEMA_VERSION
+            except BaseException as exc:  # reported by the assertion below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=open_it) for _ in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
 
 
 def test_reopen_restores_positions_balances_and_open_orders(tmp_path: Path) -> None:
