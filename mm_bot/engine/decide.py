@@ -83,6 +83,7 @@ class SideDecision(NamedTuple):
 
 # "<action>(<reason>)" for every pair, built once: the key counted in summaries, metrics and logs.
 LABELS: dict[Action, dict[Reason, str]] = {a: {r: f"{a.value}({r.value})" for r in Reason} for a in Action}
+ALL_LABELS: tuple[str, ...] = tuple(label for row in LABELS.values() for label in row.values())
 
 
 @dataclass(frozen=True, slots=True)

@@ -326,7 +326,7 @@ class MarketCore:
         # threshold (lockout end, order age, stale book) was crossed, the decisions would be the
         # same again: count them and return without recomputing.
         if inputs == self._memo_key and self.memoize and now_ns < self._next_threshold_ns():
-            counts = self.stats.decision_reasons
+            counts = self.stats.decision_counts
             for label in self._memo_labels:
                 counts[label] += 1
             return []
@@ -486,7 +486,7 @@ class MarketCore:
                 d = SideDecision(side, CANCEL, SUPERSEDED, cancel_client_order_id=order.client_order_id)
                 self.orders.on_cancel_request(order.client_order_id, now_ns)
                 self.stats.cancels_sent += 1
-                self.stats.decision_reasons[d.label] += 1
+                self.stats.decision_counts[d.label] += 1
                 self.recent.append((now_ns, _SIDE_LABEL[side], d.label))
                 out.append(Cancel(order.client_order_id, side, d))
 
@@ -540,7 +540,7 @@ class MarketCore:
         )
         self.orders.on_send(request, now_ns)
         self._unwind_cid = request.client_order_id
-        self.stats.decision_reasons[d.label] += 1
+        self.stats.decision_counts[d.label] += 1
         self.recent.append((now_ns, unwind.side.label, d.label))
         out.append(Place(request, d))
 
@@ -566,7 +566,7 @@ class MarketCore:
             action, reason = CANCEL, MAX_POSITION
         label = LABELS[action][reason]
         stats = self.stats
-        stats.decision_reasons[label] += 1
+        stats.decision_counts[label] += 1
         if action is KEEP or action is NOTHING:
             # Repeated keeps are not news for the "recent decisions" view; changes are.
             if self._last_label[side] != label:
