@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Callable
+from typing import TypeVar
 
 from mm_bot.engine.core_types import (
     Cancel,
@@ -169,37 +171,37 @@ class MarketCore:
     # ------------------------------------------------------------------------------- events
     def on_event(self, event: VenueEvent | Tick, now_ns: int) -> list[Command]:
         """Apply one event; return the commands to send now (possibly none)."""
-        if isinstance(event, BookSnapshot):
+        # Dispatched on the exact type, commonest first (the event types are final dataclasses): a
+        # chain of isinstance() calls, here and again in OrderTable.apply, cost ~0.3 us per event
+        # (``type(x) is C`` is specialised by CPython and narrowed by mypy).
+        if type(event) is BookSnapshot:
             if not self._on_book(event, now_ns):
                 return []
-            return self._requote(now_ns)
-        if isinstance(event, PublicTrade):
+        elif type(event) is PublicTrade:
             self._on_trade(event, now_ns)
             return []
-        if isinstance(event, Tick):
-            return self._requote(now_ns)
-        if isinstance(event, OwnFill):
+        elif type(event) is OrderAccepted:
+            self._order_event(self.orders.on_ack, event)
+        elif type(event) is OrderCancelled:
+            self._order_event(self.orders.on_cancelled, event)
+        elif type(event) is OwnFill:
             self._on_fill(event, now_ns)
-        elif isinstance(event, OrderAccepted):
-            self._order_event(event)
-        elif isinstance(event, OrderRejected):
-            order = self._order_event(event)
+        elif type(event) is OrderRejected:
+            order = self._order_event(self.orders.on_reject, event)
             self.stats.rejects[event.reason] += 1
             if order is not None:
                 self.lockouts.on_reject(order.side, now_ns)
-        elif isinstance(event, OrderCancelled | CancelRejected):
-            self._order_event(event)
+        elif type(event) is CancelRejected:
+            self._order_event(self.orders.on_cancel_rejected, event)
             # A refused cancel puts an older order back to live: it must be cancelled again.
-            self._check_strays = self._check_strays or isinstance(event, CancelRejected)
-        else:
+            self._check_strays = True
+        elif type(event) is not Tick:
             return []
         return self._requote(now_ns)
 
-    def _order_event(
-        self, event: OrderAccepted | OrderRejected | OrderCancelled | CancelRejected
-    ) -> Order | None:
+    def _order_event(self, handler: Callable[[_E], Order], event: _E) -> Order | None:
         try:
-            return self.orders.apply(event)
+            return handler(event)
         except UnknownOrderId:
             self.stats.malformed["unknown_order_event"] += 1
             return None
@@ -614,6 +616,7 @@ _TAKER_TYPES = (OrderType.IOC, OrderType.MARKET)  # a tuple: OrderType's hash is
 _SIDE_LABEL = {BUY: "bid", SELL: "ask"}
 
 
+_E = TypeVar("_E", OrderAccepted, OrderRejected, OrderCancelled, CancelRejected)
 _View = tuple[Order | None, bool, int]
 # gate, best bid, best ask, position (lots), order table version, sigma, A, k, tau (s)
 _Inputs = tuple[
