@@ -11,7 +11,8 @@ with the core's own orders really placed, filled and cancelled, so every kind of
   deterministic, so it makes exactly the same decisions (checked) and the figures isolate the
   decision path itself. The stream is replayed ``--replays`` times (5); the headline ``p50_us``,
   ``p99_us``, ... are the medians over the replays, each replay's figures are under ``replays``
-  (a shared cloud VM's noise moves one replay's p99 by 20-30%).
+  (a shared cloud VM's noise moves one replay's p99 by 20-30%). ``host_ref_us`` times a fixed
+  pure-Python workload after each replay (median): the host's speed while the replays ran.
 
 Garbage collection follows the config's ``runtime.gc`` as the runner does: with ``idle`` (the
 default) the collector runs between updates, never inside a timed one (``mm_bot.runtime``).
@@ -72,6 +73,7 @@ def _run(
     run_virtual(core, exchange, end_ns, step=timed)
     # Replays: the same events and times into fresh cores, nothing else running in between.
     runs = []
+    host_refs: list[float] = []
     for _ in range(replays):
         replay_core = MarketCore(market_params(mcfg), ClientOrderIds("bench"), START_NS)
         replay_samples: list[int] = []
@@ -84,17 +86,35 @@ def _run(
             on_idle()
         assert replay_core.stats.decision_reasons == core.stats.decision_reasons, "replay diverged"
         runs.append(_pcts(replay_samples))
+        host_refs.append(host_reference_us())
     headline = {k: statistics.median(run[k] for run in runs) for k in runs[0]}
     return {
         "updates": len(samples),
         "simulated_s": seconds,
         **{f"{k}_us": v for k, v in headline.items()},
         "replays": runs,
+        "host_ref_us": round(statistics.median(host_refs), 1),
         "interleaved": _pcts(samples),
         "events": dict(kinds),
         "fills": core.stats.fills,
         "quotes_sent": core.stats.quotes_sent,
     }
+
+
+def host_reference_us() -> float:
+    """A fixed pure-Python workload (tuples, dict stores, float arithmetic: the decision path's kind of
+    work), timed after each replay: how fast the host runs Python at that moment. On a shared VM it
+    drifts by 20-30% over minutes and the p99 moves with it; this figure lets runs be compared."""
+    t0 = time.perf_counter_ns()
+    table: dict[int, tuple[int, int, float]] = {}
+    x = 0.0
+    for i in range(20_000):
+        row = (i, i + 1, i * 0.5)
+        table[i & 1023] = row
+        x += row[2] - row[0] * 0.25
+    elapsed = time.perf_counter_ns() - t0
+    assert x > 0.0 and len(table) == 1024
+    return elapsed / 1000.0
 
 
 def _pcts(samples: list[int]) -> dict[str, float]:

@@ -197,13 +197,13 @@ def compute_quote(inputs: QuoteInputs, params: QuoteParams, ops: Ops = FLOAT_OPS
     # 2. spread clamp (width only)
     per_bp = mid * _BPS
     half_min = per_bp * (p.min_spread_bps / 2.0)
-    half = ops.min(ops.max(model_half, half_min), per_bp * (p.max_spread_bps / 2.0))
+    half = ops.clamp_le(model_half, half_min, per_bp * (p.max_spread_bps / 2.0))
     # 3. distance clamp per side; the ask's interval is the bid's shifted by 2*half_min
     dist = per_bp * p.max_distance_bps
     lo = mid - dist
     hi = mid + dist
-    bid = ops.min(ops.max(center - half, lo), hi - 2.0 * half_min)
-    ask = ops.max(ops.min(center + half, hi), lo + 2.0 * half_min)
+    bid = ops.clamp_le(center - half, lo, hi - 2.0 * half_min)
+    ask = ops.clamp_ge(center + half, lo + 2.0 * half_min, hi)
     # 4. round outward
     tick = p.tick_size
     bid_ticks = ops.floor(bid / tick)
@@ -217,8 +217,8 @@ def compute_quote(inputs: QuoteInputs, params: QuoteParams, ops: Ops = FLOAT_OPS
     ask_ticks = ops.max(ask_ticks, bid_ticks + min_ticks)
     # 7. inventory gating: size = min(order size, room left), never negative
     size = p.order_size_base
-    bid_size = ops.max(ops.min(size, p.max_position_base - inventory_base), 0.0)
-    ask_size = ops.max(ops.min(size, p.max_position_base + inventory_base), 0.0)
+    bid_size = ops.clamp_ge(size, 0.0, p.max_position_base - inventory_base)
+    ask_size = ops.clamp_ge(size, 0.0, p.max_position_base + inventory_base)
     if p.min_order_size_base > 0.0:
         bid_allowed = ops.ge(bid_size, p.min_order_size_base)
         ask_allowed = ops.ge(ask_size, p.min_order_size_base)

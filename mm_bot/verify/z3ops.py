@@ -223,6 +223,12 @@ class Z3Ops:
             return a if a >= b else b
         return z3.If(a >= b, a, b)
 
+    def clamp_le(self, x: Any, lo: Any, hi: Any) -> Any:
+        return self.min(self.max(x, lo), hi)
+
+    def clamp_ge(self, x: Any, lo: Any, hi: Any) -> Any:
+        return self.max(self.min(x, hi), lo)
+
     def ite(self, cond: Any, a: Any, b: Any) -> Any:
         if isinstance(cond, bool):
             return a if cond else b
