@@ -339,8 +339,8 @@ class MarketCore:
         if self._check_strays:
             self._cancel_strays(now_ns, commands)
         buy_view, sell_view = self._views
-        self._apply(bid_d, buy_view[2], now_ns, commands)
-        self._apply(ask_d, sell_view[2], now_ns, commands)
+        bid_label = self._apply(bid_d, buy_view[2], now_ns, commands)
+        ask_label = self._apply(ask_d, sell_view[2], now_ns, commands)
         gate = inputs[0]
         if self._may_unwind and (abs(self.position_lots) > self._hard_lots or gate is HORIZON_END):
             self._maybe_unwind(gate, now_ns, commands)
@@ -348,7 +348,7 @@ class MarketCore:
             self._memo_key = None
         else:
             self._memo_key = inputs
-            self._memo_labels = (bid_d.label, ask_d.label)
+            self._memo_labels = (bid_label, ask_label)
             self._memo_now_ns = now_ns
             self._memo_orders = (buy_view[0], sell_view[0])
         return commands
@@ -559,8 +559,9 @@ class MarketCore:
             return _new(SideTarget, (ticks, 0, MAX_POSITION))
         return _new(SideTarget, (ticks, lots, None))
 
-    def _apply(self, d: SideDecision, exposure_lots: int, now_ns: int, out: list[Command]) -> None:
-        """Record decision ``d`` and emit its commands. ``exposure_lots``: the side's live lots before it."""
+    def _apply(self, d: SideDecision, exposure_lots: int, now_ns: int, out: list[Command]) -> str:
+        """Record decision ``d`` and emit its commands; returns the label counted. ``exposure_lots``: the
+        side's live lots before it."""
         side, action, reason, price_ticks, qty_lots, cid = d  # unpacked: see decide_side
         if action is REPLACE and qty_lots + exposure_lots > self._max_lots - side * self.position_lots:
             # Both orders could fill before the cancel lands: cancel first, send after confirmation.
@@ -574,7 +575,7 @@ class MarketCore:
             if self._last_label[side] != label:
                 self._last_label[side] = label
                 self.recent.append((now_ns, _SIDE_LABEL[side], label))
-            return
+            return label
         self._last_label[side] = label
         self.recent.append((now_ns, _SIDE_LABEL[side], label))
         if action is SEND:
@@ -585,13 +586,14 @@ class MarketCore:
             if action is CANCEL:
                 self.orders.on_cancel_request(cid, now_ns)
                 out.append(_new(Cancel, (cid, side, d)))
-                return
+                return label
             request = _new(OrderRequest, (self.ids.next_id(), side, price_ticks, qty_lots, self._order_type))
             self.orders.on_replace(cid, request, now_ns)  # the cancel and the send as one table change
             out.append(_new(Cancel, (cid, side, d)))
         self.lockouts.on_order_sent(side, now_ns)
         stats.quotes_sent += 1
         out.append(_new(Place, (request, d)))
+        return label
 
     def cancel_all(self, now_ns: int) -> list[Command]:
         """Cancel every live order that is not already being cancelled (shutdown, kill switch)."""
@@ -629,12 +631,15 @@ def _resting(view: _View) -> Resting | None:
     if order is None:
         return None
     request = order.request
-    return Resting(
-        request.client_order_id,
-        request.price_ticks,
-        request.qty_lots - order.filled_lots,
-        order.sent_ns,
-        in_flight,
+    return _new(  # Resting(...), without NamedTuple's Python-level __new__
+        Resting,
+        (
+            request.client_order_id,
+            request.price_ticks,
+            request.qty_lots - order.filled_lots,
+            order.sent_ns,
+            in_flight,
+        ),
     )
 
 
