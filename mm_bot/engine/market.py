@@ -238,10 +238,13 @@ class MarketCore:
                 sigma = vol.sigma_price_per_sqrt_s()
                 lo, hi = self._sigma_floor, self._sigma_cap  # a clamp without min()/max() calls
                 self._sigma = lo if sigma < lo else hi if sigma > hi else sigma
-        # PnL moved with the mid: the daily loss limit sees it (``_mark``, inlined on this path).
-        fired = self.risk.on_pnl(self.cash_quote + self.position_lots * self._lot * mid, now_ns)
-        if fired is not None:
-            self.kill_reason = fired
+        # PnL moved with the mid: the daily loss limit sees it (``_mark`` and ``risk.needs_pnl``, inlined).
+        risk = self.risk
+        pnl = self.cash_quote + self.position_lots * self._lot * mid
+        if pnl <= risk.quiet_above or not risk.day_begin_ns <= now_ns < risk.day_end_ns:
+            fired = risk.on_pnl(pnl, now_ns)
+            if fired is not None:
+                self.kill_reason = fired
         return True
 
     def _on_trade(self, trade: PublicTrade, now_ns: int) -> None:
@@ -287,9 +290,11 @@ class MarketCore:
         """Mark PnL to the mid for the daily loss limit; PnL moves only with the mid or a fill."""
         mid = self.mid
         if mid == mid:
-            fired = self.risk.on_pnl(self.cash_quote + self.position_lots * self._lot * mid, now_ns)
-            if fired is not None:
-                self.kill_reason = fired
+            pnl = self.cash_quote + self.position_lots * self._lot * mid
+            if self.risk.needs_pnl(pnl, now_ns):
+                fired = self.risk.on_pnl(pnl, now_ns)
+                if fired is not None:
+                    self.kill_reason = fired
 
     # ------------------------------------------------------------------------------ quoting
     @property

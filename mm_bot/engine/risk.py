@@ -10,6 +10,7 @@ Daily loss is measured against the marked-to-market PnL at the first observation
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from mm_bot.engine.reasons import Reason
@@ -36,13 +37,30 @@ class Unwind:
 
 
 class RiskState:
-    __slots__ = ("_day", "_day_start_pnl", "kill_reason", "params")
+    __slots__ = (
+        "_day",
+        "_day_start_pnl",
+        "day_begin_ns",
+        "day_end_ns",
+        "kill_reason",
+        "params",
+        "quiet_above",
+    )
 
     def __init__(self, params: RiskParams) -> None:
         self.params = params
         self.kill_reason: str | None = None
         self._day = -1
         self._day_start_pnl = 0.0
+        # ``on_pnl`` can change nothing for a PnL above ``quiet_above`` at a time in
+        # [day_begin_ns, day_end_ns): callers on the hot path skip the call then (``needs_pnl``).
+        self.quiet_above = math.inf
+        self.day_begin_ns = self.day_end_ns = 0
+
+    def needs_pnl(self, pnl_quote: float, now_ns: int) -> bool:
+        """Whether ``on_pnl(pnl_quote, now_ns)`` could fire the switch or start a day; False means the
+        call would change nothing. Spelled out inline by ``MarketCore`` (it runs on every book update)."""
+        return pnl_quote <= self.quiet_above or not self.day_begin_ns <= now_ns < self.day_end_ns
 
     def on_pnl(self, pnl_quote: float, now_ns: int) -> str | None:
         """Feed the marked-to-market PnL; returns the kill reason when this call fires the switch."""
@@ -50,8 +68,13 @@ class RiskState:
         if day != self._day:
             self._day = day
             self._day_start_pnl = pnl_quote
+            self.day_begin_ns, self.day_end_ns = day * NS_PER_DAY, (day + 1) * NS_PER_DAY
+            # Half the limit below the day's start: the loss check below cannot fire above it, float
+            # rounding included (an infinite limit never fires: -inf).
+            self.quiet_above = pnl_quote - self.params.daily_loss_limit_quote / 2.0
         if self.kill_reason is None and self._day_start_pnl - pnl_quote > self.params.daily_loss_limit_quote:
             self.kill_reason = "daily_loss_limit"
+            self.quiet_above = -math.inf  # latched: only a new day still needs the call
             return self.kill_reason
         return None
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mm_bot.engine.decide import DecideParams, Resting, SideTarget, decide, decide_side
@@ -196,6 +198,37 @@ def test_daily_loss_resets_at_the_utc_day_boundary() -> None:
     assert r.on_pnl(-90.0, 2 * day - 1) is None
     assert r.on_pnl(-150.0, 2 * day) is None  # new day starts at -150
     assert r.daily_pnl(-160.0) == pytest.approx(-10.0)
+
+
+@settings(max_examples=300)
+@given(
+    steps=st.lists(
+        # a few days, several observations in each
+        st.tuples(st.floats(-300.0, 300.0), st.integers(0, 2), st.integers(0, 86_400_000_000_000 - 1)),
+        min_size=1,
+        max_size=30,
+    ),
+    limit=st.sampled_from([0.0, 1e-9, 1.0, 100.0, math.inf]),
+)
+def test_skipping_calls_that_need_no_pnl_changes_nothing(
+    steps: list[tuple[float, int]], limit: float
+) -> None:
+    """The hot path calls ``on_pnl`` only when ``needs_pnl`` says so: that fires the switch at the same
+    observation, with the same day accounting, as calling it on every observation."""
+    params = RiskParams(
+        max_position_lots=10, hard_position_lots=None, daily_loss_limit_quote=limit, stale_book_ns=1
+    )
+    every, skipping = RiskState(params), RiskState(params)
+    day = 86_400_000_000_000
+    times = sorted(d * day + t for _, d, t in steps)  # the core's clock does not go back
+    for (pnl, _, _), now in zip(steps, times, strict=True):
+        fired = every.on_pnl(pnl, now)
+        if skipping.needs_pnl(pnl, now):
+            assert skipping.on_pnl(pnl, now) == fired
+        else:
+            assert fired is None
+        assert skipping.kill_reason == every.kill_reason
+        assert skipping.daily_pnl(pnl) == every.daily_pnl(pnl)
 
 
 def test_stale_and_missing_book_gates() -> None:
