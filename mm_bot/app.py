@@ -143,7 +143,12 @@ async def run_app(
         if cfg.metrics.enabled:
             port = cfg.metrics.port if opts.metrics_port is None else opts.metrics_port
             server = MetricsServer(registry, cfg.metrics.host, port)
-            await server.start()
+            try:
+                await server.start()
+            except OSError as exc:  # e.g. the port is taken: a setting to change, not a crash
+                server = None
+                problem = f"cannot listen on {cfg.metrics.host}:{port}: {exc.strerror or exc}"
+                raise ConfigError([("metrics.port", problem)]) from None
         metrics.set_up(True)
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -7,6 +7,8 @@ import asyncio
 import json
 import os
 import signal
+import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -211,6 +213,36 @@ def test_cli_bad_config_exits_2_with_yaml_path_and_no_traceback(tmp_path: Path) 
         assert proc.returncode == 2
         assert "markets[0].risk.max_position_base" in proc.stderr
         assert "Traceback" not in proc.stderr
+
+
+def test_metrics_port_in_use_is_a_clear_error_and_the_journal_is_closed(tmp_path: Path) -> None:
+    """A metrics port another process holds: exit 2 naming ``metrics.port``, no traceback, and the
+    journal's session is ended (nothing was left open)."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {
+            **os.environ,
+            "MM_BOT__journal__paper_path": str(tmp_path / "j.sqlite"),
+            "MM_BOT__metrics__port": str(port),
+        }
+        proc = subprocess.run(
+            [sys.executable, "-m", "mm_bot.cli", "run", "--paper", "--duration", "5", "--no-tui"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=env,
+            check=False,
+            cwd=ROOT,
+        )
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert f"metrics.port: cannot listen on 127.0.0.1:{port}" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    with Journal.open(tmp_path / "j.sqlite") as journal:
+        assert journal.open_orders() == []
+    rows = sqlite3.connect(tmp_path / "j.sqlite").execute("SELECT ended_ns FROM sessions").fetchall()
+    assert len(rows) == 1 and rows[0][0] is not None
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
