@@ -195,15 +195,7 @@ class OrderTable:
 
     # ------------------------------------------------------------------ events
     def on_send(self, request: OrderRequest, now_ns: int) -> Order:
-        cid = request.client_order_id
-        if cid in self._live or cid in self._done:
-            existing = self._live.get(cid) or self._done[cid]
-            raise OrderStateError(cid, existing.state, E.SEND.value, "duplicate client order id")
-        if request.qty_lots <= 0:
-            raise OrderStateError(cid, None, E.SEND.value, f"qty_lots {request.qty_lots} is not positive")
-        # concatenated, not unpacked: a third cheaper
-        order = _new(Order, (request, INITIAL_STATE, now_ns, now_ns) + _ORDER_DEFAULTS)  # noqa: RUF005
-        self._live[cid] = order
+        order = self._live[request.client_order_id] = self._sent(request, now_ns)
         self._summaries = None
         self.version += 1
         return order
@@ -289,6 +281,35 @@ class OrderTable:
         return self._store(cid, filled)
 
     def on_cancel_request(self, client_order_id: str, now_ns: int) -> Order:
+        return self._store(client_order_id, self._cancel_requested(client_order_id, now_ns))
+
+    def on_replace(self, old_client_order_id: str, request: OrderRequest, now_ns: int) -> Order:
+        """``on_cancel_request(old_client_order_id)`` then ``on_send(request)`` as one change (one
+        version bump): a replace is the commonest pair of commands. Both are checked before either
+        is applied, so an error leaves the table unchanged. Returns the new order."""
+        cancelling = self._cancel_requested(old_client_order_id, now_ns)
+        order = self._sent(request, now_ns)
+        live = self._live
+        live[old_client_order_id] = cancelling  # PENDING_CANCEL: still live
+        live[request.client_order_id] = order
+        self._summaries = None
+        self.version += 1
+        return order
+
+    def _sent(self, request: OrderRequest, now_ns: int) -> Order:
+        """The new order for ``request`` (not stored yet); raises on a duplicate id or no quantity."""
+        cid = request.client_order_id
+        if cid in self._live or cid in self._done:
+            existing = self._live.get(cid) or self._done[cid]
+            raise OrderStateError(cid, existing.state, E.SEND.value, "duplicate client order id")
+        if request.qty_lots <= 0:
+            raise OrderStateError(cid, None, E.SEND.value, f"qty_lots {request.qty_lots} is not positive")
+        # concatenated, not unpacked: a third cheaper
+        return _new(Order, (request, INITIAL_STATE, now_ns, now_ns) + _ORDER_DEFAULTS)  # noqa: RUF005
+
+    def _cancel_requested(self, client_order_id: str, now_ns: int) -> Order:
+        """The live order after a local cancel request (not stored yet; never terminal); raises if
+        the order is finished or unknown."""
         order = self._live.get(client_order_id)
         if order is None:
             return self._settled(client_order_id, E.CANCEL_REQUEST)  # raises: the order is finished
@@ -297,37 +318,7 @@ class OrderTable:
             state = _resolve(order, E.CANCEL_REQUEST, state)
         first_ns = now_ns if order.cancel_requested_ns is None else order.cancel_requested_ns
         in_flight = order.cancels_in_flight + 1
-        return self._store(
-            client_order_id,
-            _moved(order, state, now_ns, order.accepted_ns, first_ns, in_flight, order.reason),
-        )
-
-    def on_replace(self, old_client_order_id: str, request: OrderRequest, now_ns: int) -> Order:
-        """``on_cancel_request(old_client_order_id)`` then ``on_send(request)`` as one change (one
-        version bump): a replace is the commonest pair of commands. Both are checked before either
-        is applied, so an error leaves the table unchanged. Returns the new order."""
-        live = self._live
-        order = live.get(old_client_order_id)
-        if order is None:
-            return self._settled(old_client_order_id, E.CANCEL_REQUEST)  # raises: the order is finished
-        state = ON_CANCEL_REQUEST.get(order.state)
-        if not isinstance(state, OrderState):
-            state = _resolve(order, E.CANCEL_REQUEST, state)
-        cid = request.client_order_id
-        if cid in live or cid in self._done:
-            existing = live.get(cid) or self._done[cid]
-            raise OrderStateError(cid, existing.state, E.SEND.value, "duplicate client order id")
-        if request.qty_lots <= 0:
-            raise OrderStateError(cid, None, E.SEND.value, f"qty_lots {request.qty_lots} is not positive")
-        first_ns = now_ns if order.cancel_requested_ns is None else order.cancel_requested_ns
-        # A cancel request never ends an order (PENDING_CANCEL), so the old one stays live.
-        live[old_client_order_id] = _moved(
-            order, state, now_ns, order.accepted_ns, first_ns, order.cancels_in_flight + 1, order.reason
-        )
-        new = live[cid] = _new(Order, (request, INITIAL_STATE, now_ns, now_ns) + _ORDER_DEFAULTS)  # noqa: RUF005
-        self._summaries = None
-        self.version += 1
-        return new
+        return _moved(order, state, now_ns, order.accepted_ns, first_ns, in_flight, order.reason)
 
     def on_cancelled(self, event: OrderCancelled) -> Order:
         cid = event.client_order_id
