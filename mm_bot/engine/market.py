@@ -197,7 +197,9 @@ class MarketCore:
             # A refused cancel puts an older order back to live: it must be cancelled again.
             self._check_strays = True
         elif type(event) is not Tick:
-            return []
+            if isinstance(event, _DISPATCHED):  # a subclass would otherwise be dropped in silence
+                raise TypeError(f"events are dispatched on their exact type, got {type(event).__name__}")
+            return []  # a heartbeat: nothing to do
         return self._requote(now_ns)
 
     def _order_event(self, handler: Callable[[_E], Order], event: _E) -> Order | None:
@@ -629,6 +631,16 @@ _NO_TARGET = SideTarget(0, 0)
 # value in ~100 ns. Used where a value is built on every update; every field is passed (no defaults).
 _new = tuple.__new__
 _NEVER = 1 << 62
+_DISPATCHED = (
+    BookSnapshot,
+    PublicTrade,
+    OrderAccepted,
+    OrderCancelled,
+    OwnFill,
+    OrderRejected,
+    CancelRejected,
+    Tick,
+)
 _TAKER_TYPES = (OrderType.IOC, OrderType.MARKET)  # a tuple: OrderType's hash is a Python-level call
 _SIDE_LABEL = {BUY: "bid", SELL: "ask"}
 

@@ -31,6 +31,7 @@ from mm_bot.engine.reasons import Reason
 from mm_bot.model import (
     BookSnapshot,
     CancelRejected,
+    Heartbeat,
     Liquidity,
     OrderAccepted,
     OrderCancelled,
@@ -537,6 +538,22 @@ def test_unknown_fill_is_counted_not_applied() -> None:
     h.start()
     h.feed(OwnFill(T0 + S, "nope", Side.BUY, BID, 5, Liquidity.MAKER, 0.0))
     assert h.core.position_lots == 0 and h.core.stats.malformed == Counter({"unknown_fill": 1})
+
+
+def test_events_are_dispatched_on_their_exact_type() -> None:
+    """A heartbeat changes nothing; a subclass of an event type is refused loudly, not dropped."""
+    h = Harness()
+    h.start()
+    before = (h.core.orders.version, dict(h.core.stats.decision_counts))
+    assert h.core.on_event(Heartbeat(T0 + S), T0 + S) == []
+    assert (h.core.orders.version, dict(h.core.stats.decision_counts)) == before
+
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class LateAck(OrderAccepted):
+        pass
+
+    with pytest.raises(TypeError, match="exact type, got LateAck"):
+        h.core.on_event(LateAck(T0 + S, "x"), T0 + S)
 
 
 # ------------------------------------------------ cancel answered with cancel_rejected (resume)
