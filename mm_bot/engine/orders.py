@@ -41,7 +41,6 @@ from mm_bot.model import (
     CancelRejected,
     OrderAccepted,
     OrderCancelled,
-    OrderEvent,
     OrderRejected,
     OrderRequest,
     OrderType,
@@ -372,18 +371,6 @@ class OrderTable:
                 event.reason,
             ),
         )
-
-    def apply(self, event: OrderEvent) -> Order:
-        """Dispatch a venue order event to its handler."""
-        if isinstance(event, OrderAccepted):
-            return self.on_ack(event)
-        if isinstance(event, OrderRejected):
-            return self.on_reject(event)
-        if isinstance(event, OwnFill):
-            return self.on_fill(event)
-        if isinstance(event, OrderCancelled):
-            return self.on_cancelled(event)
-        return self.on_cancel_rejected(event)
 
     # ------------------------------------------------------------------ queries
     def get(self, client_order_id: str) -> Order | None:
