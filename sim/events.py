@@ -41,6 +41,7 @@ __all__ = [
     "OpenOrder",
     "OrderAccepted",
     "OrderCancelled",
+    "OrderRecord",
     "OrderRejected",
     "OrderType",
     "OwnFill",
@@ -251,6 +252,20 @@ class OpenOrder:
     qty_lots: int
     remaining_lots: int
     order_type: OrderType
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRecord:
+    """An order of one account as the engine knows it now (``SimExchange.order_status``): ``state``
+    ``open`` while it rests, else how it ended. An order still travelling to the engine is unknown."""
+
+    client_order_id: str
+    side: Side
+    price_ticks: int
+    qty_lots: int
+    filled_lots: int
+    order_type: OrderType
+    state: Literal["open", "filled", "cancelled", "rejected"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,9 +44,9 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Mapping
-from typing import Final
+from typing import Final, Literal
 
 from sim.book import Fill, OrderBook, Side, TimeInForce
 from sim.events import (
@@ -64,6 +64,7 @@ from sim.events import (
     OpenOrder,
     OrderAccepted,
     OrderCancelled,
+    OrderRecord,
     OrderRejected,
     OrderType,
     OwnFill,
@@ -106,14 +107,25 @@ class _Order:
         self.order_type = cmd.order_type
 
 
+HISTORY: Final = 100_000  # finished orders and fills kept per account for order_status / fills
+
+
 class _Account:
-    __slots__ = ("balances", "name", "open", "owner")
+    __slots__ = ("balances", "done", "fills", "name", "open", "owner")
 
     def __init__(self, name: str, owner: int, balances: Mapping[str, float]) -> None:
         self.name = name
         self.owner = owner
         self.balances = {asset: float(amount) for asset, amount in balances.items()}
         self.open: dict[str, _Order] = {}  # client order id -> order, in placement order
+        self.done: OrderedDict[str, OrderRecord] = OrderedDict()  # the last HISTORY finished orders
+        self.fills: deque[OwnFill] = deque(maxlen=HISTORY)
+
+    def finish(self, record: OrderRecord) -> None:
+        self.done[record.client_order_id] = record
+        self.done.move_to_end(record.client_order_id)
+        if len(self.done) > HISTORY:
+            self.done.popitem(last=False)
 
 
 class SimExchange:
@@ -251,6 +263,20 @@ class SimExchange:
             for o in self._account(account).open.values()
         ]
 
+    def order_status(self, account: str, client_order_id: str) -> OrderRecord | None:
+        """The account's order with this id as the engine knows it now: open, or how it ended (the
+        last ``HISTORY`` finished orders); None if the engine never saw it (or forgot it)."""
+        acct = self._account(account)
+        o = acct.open.get(client_order_id)
+        if o is not None:
+            return OrderRecord(o.cid, o.side, o.price, o.qty, o.qty - o.remaining, o.order_type, "open")
+        return acct.done.get(client_order_id)
+
+    def fills(self, account: str, since_ns: int = 0) -> list[OwnFill]:
+        """The account's fills that happened at the engine at or after ``since_ns`` (exchange time),
+        oldest first; the last ``HISTORY`` are kept."""
+        return [f for f in self._account(account).fills if f.exchange_ts_ns >= since_ns]
+
     def queue_ahead(self, account: str, client_order_id: str) -> int:
         """Live lots resting ahead of our open order at its price (time priority). KeyError if not open."""
         order = self._account(account).open.get(client_order_id)
@@ -348,12 +374,16 @@ class SimExchange:
             self._push(ts, CancelRejected(ts, t, acct.name, cid, "unknown_order"))
             return
         qty = self.book.cancel(order.oid)
-        self._close(order)
+        self._close(order, "cancelled")
         self._push(ts, OrderCancelled(ts, t, acct.name, cid, qty, "user"))
 
-    def _close(self, order: _Order) -> None:
+    def _close(self, order: _Order, state: Literal["filled", "cancelled"]) -> None:
         del order.account.open[order.cid]
         del self._orders[order.oid]
+        filled = order.qty - order.remaining
+        order.account.finish(
+            OrderRecord(order.cid, order.side, order.price, order.qty, filled, order.order_type, state)
+        )
 
     def _locked(self, acct: _Account) -> tuple[float, float]:
         base = quote = 0.0
@@ -403,6 +433,11 @@ class SimExchange:
         reason = self._reject_reason(acct, cmd, price)
         if reason is not None:
             self._push(ts, OrderRejected(ts, t, acct.name, cid, reason))
+            if reason != "duplicate_client_order_id":  # the open order with that id is untouched
+                record = OrderRecord(
+                    cid, cmd.side, cmd.price_ticks, cmd.qty_lots, 0, cmd.order_type, "rejected"
+                )
+                acct.finish(record)
             return
         self._push(
             ts, OrderAccepted(ts, t, acct.name, cid, cmd.side, cmd.price_ticks, cmd.qty_lots, cmd.order_type)
@@ -416,7 +451,7 @@ class SimExchange:
                 self._on_fills(fills, t)
         if order.remaining and _TIF[cmd.order_type] == TimeInForce.IOC:
             why: CancelReason = "market_remainder" if cmd.order_type is OrderType.MARKET else "ioc_remainder"
-            self._close(order)
+            self._close(order, "cancelled")
             self._push(ts, OrderCancelled(ts, t, acct.name, cid, order.remaining, why))
 
     def _on_fills(self, fills: list[Fill], t: int) -> None:
@@ -448,21 +483,21 @@ class SimExchange:
         order = self._orders[oid]
         order.remaining -= f.qty
         ts = t + self._ol
-        self._push(
+        liquidity: Literal["maker", "taker"] = "maker" if maker else "taker"
+        fill = OwnFill(
             ts,
-            OwnFill(
-                ts,
-                t,
-                acct.name,
-                order.cid,
-                order.side,
-                f.price,
-                f.qty,
-                "maker" if maker else "taker",
-                fee,
-                order.remaining,
-                self._trade_id,
-            ),
+            t,
+            acct.name,
+            order.cid,
+            order.side,
+            f.price,
+            f.qty,
+            liquidity,
+            fee,
+            order.remaining,
+            self._trade_id,
         )
+        acct.fills.append(fill)
+        self._push(ts, fill)
         if order.remaining == 0:
-            self._close(order)
+            self._close(order, "filled")
