@@ -1,5 +1,10 @@
-"""The journal's SQLite schema: its DDL as a list of migrations, the version stored in ``meta``, and
-the code that brings a file up to ``SCHEMA_VERSION`` (one transaction per version step).
+"""The journal's SQLite schema: its DDL as a list of migrations, the version stored in ``meta``, the
+code that brings a file up to ``SCHEMA_VERSION`` (one transaction per version step), the journal's
+longer statements, and the values its rows are read as (each next to its column list).
+
+v1: sessions, orders, fills, decisions, balances. v2: the session ``crashed`` flag, the order state's
+``reason``, ``starting_balances`` and ``day_baselines``, and an index of fills by time; it drops the
+id of the removed mmap intent ring from ``meta``.
 
 The journal (``mm_bot/journal.py``) refuses a file whose schema is newer than this code.
 """
@@ -9,11 +14,13 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Final
+from dataclasses import dataclass
+from typing import Any, Final
 
-from mm_bot.engine.order_states import TERMINAL_STATES
+from mm_bot.engine.order_states import TERMINAL_STATES, OrderState
+from mm_bot.model import Liquidity, OrderType, OwnFill, Side
 
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
 TERMINAL_SQL: Final = ", ".join(f"'{s.value}'" for s in sorted(TERMINAL_STATES, key=lambda s: s.value))
 
 # _MIGRATIONS[i] takes the schema from version i to i + 1; never edit a released one, append.
@@ -75,19 +82,43 @@ _MIGRATIONS: Final[tuple[str, ...]] = (
         PRIMARY KEY (mode, asset)
     );
     """,
+    """
+    ALTER TABLE sessions ADD COLUMN crashed INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE orders ADD COLUMN reason TEXT NOT NULL DEFAULT '';
+    DROP INDEX fills_market;
+    CREATE INDEX fills_market_ts ON fills(market, ts_ns);
+    CREATE TABLE starting_balances (
+        account TEXT NOT NULL,
+        asset TEXT NOT NULL,
+        amount REAL NOT NULL,
+        set_ns INTEGER NOT NULL,
+        PRIMARY KEY (account, asset)
+    );
+    CREATE TABLE day_baselines (
+        market TEXT NOT NULL,
+        day INTEGER NOT NULL,
+        pnl_quote REAL NOT NULL,
+        set_ns INTEGER NOT NULL,
+        PRIMARY KEY (market, day)
+    );
+    DELETE FROM meta WHERE key = 'intent_ring_id';
+    """,
 )
 
 
 @contextmanager
 def transaction(conn: sqlite3.Connection) -> Iterator[None]:
-    """BEGIN IMMEDIATE ... COMMIT on an autocommit connection; ROLLBACK if the body raises."""
+    """BEGIN IMMEDIATE ... COMMIT on an autocommit connection; ROLLBACK if the body or the COMMIT
+    raises. Some errors (SQLITE_FULL, I/O errors) make SQLite roll back by itself: a ROLLBACK then
+    would fail ("no transaction is active") and hide the first error, hence the check."""
     conn.execute("BEGIN IMMEDIATE")
     try:
         yield
+        conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
         raise
-    conn.execute("COMMIT")
 
 
 def schema_version(conn: sqlite3.Connection) -> int:
@@ -111,3 +142,82 @@ def migrate(conn: sqlite3.Connection, version: int) -> None:
             conn.execute(
                 "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)", (str(target),)
             )
+
+
+@dataclass(frozen=True, slots=True)
+class JournalOrder:
+    """One order row; ``reason`` is the venue's reject or cancel reason, or "reconciled"."""
+
+    client_order_id: str
+    market: str
+    side: Side
+    price_ticks: int
+    qty_lots: int
+    order_type: OrderType
+    state: OrderState
+    created_ns: int
+    updated_ns: int
+    session_id: int | None
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRecord:
+    """One run; ``ended_ns`` is None while it runs, ``crashed`` if it never ended and a later session
+    closed it (``ended_ns`` is then when that was noticed)."""
+
+    id: int
+    mode: str
+    started_ns: int
+    ended_ns: int | None
+    config_hash: str
+    crashed: bool
+
+
+ORDER_COLUMNS: Final = (
+    "client_order_id, market, side, price_ticks, qty_lots, order_type, state, created_ns, updated_ns,"
+    " session_id, reason"
+)
+SESSION_COLUMNS: Final = "id, mode, started_ns, ended_ns, config_hash, crashed"
+FILL_COLUMNS: Final = "ts_ns, client_order_id, side, price_ticks, qty_lots, liquidity, fee_quote, trade_id"
+
+# Built once from constants (never from input), hence the noqa.
+SELECT_ORDERS: Final = f"SELECT {ORDER_COLUMNS} FROM orders"  # noqa: S608
+NOT_TERMINAL: Final = f" WHERE state NOT IN ({TERMINAL_SQL})"  # the partial index's exact predicate
+SELECT_SESSIONS: Final = f"SELECT {SESSION_COLUMNS} FROM sessions"  # noqa: S608
+SELECT_FILLS: Final = f"SELECT {FILL_COLUMNS} FROM fills WHERE market = ?"  # noqa: S608
+INSERT_INTENT: Final = (
+    "INSERT INTO orders (client_order_id, side, price_ticks, qty_lots, order_type, market, state,"
+    " created_ns, updated_ns, session_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+INSERT_FILL: Final = (
+    "INSERT INTO fills (client_order_id, market, side, price_ticks, qty_lots, price, qty, fee_quote,"
+    " liquidity, ts_ns, trade_id, dedup_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT DO NOTHING"  # the (client_order_id, dedup_key) key: a fill seen before
+)
+SELECT_TOTALS: Final = (
+    "SELECT COALESCE(SUM(side * qty_lots), 0), COALESCE(SUM(-side * price_ticks * qty_lots), 0),"
+    " TOTAL(fee_quote), COALESCE(SUM(qty_lots), 0), COUNT(*), MAX(ts_ns) FROM fills WHERE market = ?"
+)
+INSERT_DAY_BASELINE: Final = (
+    "INSERT INTO day_baselines (market, day, pnl_quote, set_ns) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING"
+)
+
+
+def order_of_row(row: tuple[Any, ...]) -> JournalOrder:
+    """A row of ``ORDER_COLUMNS``."""
+    cid, market, side, price, qty, order_type, state, created, updated, session, reason = row
+    side, order_type, state = Side(side), OrderType(order_type), OrderState(state)
+    return JournalOrder(cid, market, side, price, qty, order_type, state, created, updated, session, reason)
+
+
+def session_of_row(row: tuple[Any, ...]) -> SessionRecord:
+    """A row of ``SESSION_COLUMNS``."""
+    sid, mode, started, ended, config_hash, crashed = row
+    return SessionRecord(sid, mode, started, ended, config_hash, bool(crashed))
+
+
+def fill_of_row(row: tuple[Any, ...]) -> OwnFill:
+    """A row of ``FILL_COLUMNS``."""
+    ts, cid, side, price, qty, liquidity, fee, trade_id = row
+    return OwnFill(ts, cid, Side(side), price, qty, Liquidity(liquidity), fee, trade_id)

@@ -1,4 +1,4 @@
-"""The SQLite journal on real files: restarts restore state, fills are idempotent, intents survive crashes."""
+"""The SQLite journal on real files: what a restart restores, exact totals, once-only rows, migration."""
 
 from __future__ import annotations
 
@@ -9,13 +9,18 @@ import textwrap
 import threading
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from mm_bot.engine.orders import OrderState
-from mm_bot.intent_log import SLOT_SIZE, TEXT_MAX
-from mm_bot.journal import SCHEMA_VERSION, Journal, JournalError, Position, intent_ring_path
+from mm_bot.engine.order_states import OrderState
+from mm_bot.journal import (
+    SCHEMA_VERSION,
+    Journal,
+    JournalError,
+    LedgerTotals,
+    utc_day,
+)
+from mm_bot.journal_schema import _MIGRATIONS, INSERT_FILL, transaction
 from mm_bot.model import Instrument, Liquidity, OrderRequest, OrderType, OwnFill, Side
 
 BTC = Instrument("BTC/USDT", "BTC", "USDT", tick_size=Decimal("0.1"), lot_size=Decimal("0.001"))
@@ -33,7 +38,7 @@ def own_fill(
 
 
 def reader(path: Path) -> sqlite3.Connection:
-    """A second, read-only connection, as a dashboard or a restarted process would open it."""
+    """A raw read-only connection, as a dashboard or the sqlite3 shell would open the file."""
     return sqlite3.connect(f"file:{path}?mode=ro", uri=True)
 
 
@@ -41,20 +46,18 @@ def test_open_creates_schema_in_wal_mode(tmp_path: Path) -> None:
     """A new journal stores its schema version in meta and uses WAL mode."""
     path = tmp_path / "var" / "journal-paper.sqlite"
     with Journal.open(path) as journal:
-        assert journal.schema_version == SCHEMA_VERSION == 1
+        assert journal.schema_version == SCHEMA_VERSION == 2
         conn = reader(path)
-        assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("1",)
+        assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("2",)
         assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
         conn.close()
 
 
-def test_open_waits_for_another_process_creating_the_same_journal(tmp_path: Path) -> None:
-    """Two processes opening a new journal at once (the bot starting while a dashboard or a test
-    polls the file): the second waits for the first's lock instead of failing "database is locked"
-    (switching to WAL mode needs the lock, so the busy timeout must be set before it)."""
+def test_open_waits_for_another_connection_creating_the_same_file(tmp_path: Path) -> None:
+    """A raw connection locking a new file delays the switch to WAL mode instead of failing it."""
     path = tmp_path / "j.sqlite"
     holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    holder.execute("BEGIN IMMEDIATE")  # another opener in the middle of creating the file
+    holder.execute("BEGIN IMMEDIATE")
     release = threading.Timer(0.3, holder.execute, ("COMMIT",))
     release.start()
     try:
@@ -65,143 +68,211 @@ def test_open_waits_for_another_process_creating_the_same_journal(tmp_path: Path
         holder.close()
 
 
-def test_simultaneous_openers_of_a_new_journal_all_succeed(tmp_path: Path) -> None:
-    """Several connections creating the same journal at the same moment: each one opens it, and the
-    schema is created once (no "database is locked", no "table already exists")."""
-    for round_ in range(10):
-        path = tmp_path / f"j{round_}.sqlite"
-        start = threading.Barrier(3)
-        errors: list[BaseException] = []
-
-        def open_it(
-            path: Path = path, start: threading.Barrier = start, errors: list[BaseException] = errors
-        ) -> None:
-            start.wait()
-            try:
-                with Journal.open(path) as journal:
-                    assert journal.schema_version == SCHEMA_VERSION
-            except BaseException as exc:  # reported by the assertion below
-                errors.append(exc)
-
-        threads = [threading.Thread(target=open_it) for _ in range(3)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        assert errors == []
-
-
-def test_reopen_restores_positions_balances_and_open_orders(tmp_path: Path) -> None:
-    """Write, close, reopen: positions from fills, paper balances, open orders and sessions come back."""
+def test_reopen_restores_orders_fills_sessions_and_balances(tmp_path: Path) -> None:
+    """Write, close, reopen: open orders, their rows, totals, balances and sessions come back."""
     path = tmp_path / "j.sqlite"
-    with Journal.open(path, synchronous="NORMAL") as journal:
+    with Journal.open(path) as journal:
         sid = journal.start_session("paper", "cfg123", 100)
         for cid, side in (("b1", Side.BUY), ("a1", Side.SELL), ("b2", Side.BUY)):
             journal.record_order_intent(req(cid, side), BTC.symbol, 110)
         journal.record_order_intent(req("e1"), ETH.symbol, 111)
         journal.update_order_state("b1", OrderState.FILLED, 120)
         journal.update_order_state("a1", OrderState.PARTIALLY_FILLED, 121)
-        journal.update_order_state("e1", OrderState.CANCELLED, 122)
-        assert journal.record_fill(own_fill("b1", Side.BUY, 1000, 5, trade_id="t1"), BTC)
-        assert journal.record_fill(own_fill("a1", Side.SELL, 1010, 2, trade_id="t2"), BTC)
-        journal.save_balances("paper", {"BTC": 1.003, "USDT": 9_899.8}, 130)
+        journal.update_order_state("e1", OrderState.CANCELLED, 122, reason="expired")
+        journal.update_order_state("e1", OrderState.CANCELLED, 123)  # a late fill: the reason stays
+        assert journal.record_fill(own_fill("b1", Side.BUY, 1000, 5, ts=120, trade_id="t1"), BTC)
+        assert journal.record_fill(own_fill("a1", Side.SELL, 1010, 2, ts=121, trade_id="t2"), BTC)
+        journal.set_starting_balances("paper/BTC/USDT", {"BTC": 1.0, "USDT": 10_000.0}, 100)
         journal.end_session(sid, 200)
 
     with Journal.open(path) as journal:
-        pos = journal.position(BTC.symbol)
-        assert pos.position_lots == 3 and pos.fill_count == 2
-        assert pos.position_base == pytest.approx(0.003)
-        assert pos.cash_quote == pytest.approx(-100.0 * 0.005 + 101.0 * 0.002)
-        assert pos.fees_quote == pytest.approx(0.02)
-        assert pos.volume_base == pytest.approx(0.007)
-        assert journal.position(ETH.symbol) == Position(0.0, 0.0, 0.0, 0.0, 0, 0)
-        assert journal.load_balances("paper") == {"BTC": 1.003, "USDT": 9_899.8}
+        assert journal.totals(BTC.symbol) == LedgerTotals(3, -5000 + 2020, 0.02, 7, 2, 121)
+        assert journal.starting_balances("paper/BTC/USDT") == {"BTC": 1.0, "USDT": 10_000.0}
         assert [(o.client_order_id, o.state) for o in journal.open_orders(BTC.symbol)] == [
             ("a1", OrderState.PARTIALLY_FILLED),
             ("b2", OrderState.PENDING_NEW),
         ]
         a1 = journal.order("a1")
-        assert a1 is not None and (a1.side, a1.price_ticks, a1.qty_lots, a1.session_id) == (
+        assert a1 is not None
+        assert (a1.side, a1.price_ticks, a1.qty_lots, a1.order_type, a1.session_id) == (
             Side.SELL,
             1000,
             5,
+            OrderType.POST_ONLY,
             sid,
         )
-        assert a1.order_type is OrderType.POST_ONLY and (a1.created_ns, a1.updated_ns) == (110, 121)
-        assert [(s.id, s.mode, s.started_ns, s.ended_ns, s.config_hash) for s in journal.sessions()] == [
-            (sid, "paper", 100, 200, "cfg123")
-        ]
+        assert (a1.created_ns, a1.updated_ns, a1.reason) == (110, 121, "")
+        e1 = journal.order("e1")
+        assert e1 is not None and (e1.state, e1.updated_ns, e1.reason) == (
+            OrderState.CANCELLED,
+            123,
+            "expired",
+        )
+        [session] = journal.sessions()
+        assert (session.id, session.mode, session.started_ns, session.ended_ns) == (sid, "paper", 100, 200)
+        assert (session.config_hash, session.crashed) == ("cfg123", False)
+
+
+def test_totals_are_exact_sums_over_the_fills(tmp_path: Path) -> None:
+    """totals() sums side*qty, -side*price*qty, fees, qty and count of one market, hand-computed."""
+    with Journal.open(tmp_path / "j.sqlite") as journal:
+        assert journal.totals(BTC.symbol) == LedgerTotals(0, 0, 0.0, 0, 0, None)
+        journal.record_fill(own_fill("b1", Side.BUY, 1000, 5, ts=30, trade_id="t1", fee=0.5), BTC)
+        journal.record_fill(own_fill("a1", Side.SELL, 1010, 2, ts=20, trade_id="t2", fee=-0.25), BTC)
+        journal.record_fill(own_fill("e1", Side.SELL, 7, 100, ts=99, trade_id="t3"), ETH)
+        totals = journal.totals(BTC.symbol)
+        # buy 5 lots at 1000 ticks: -5000; sell 2 lots at 1010: +2020
+        assert totals == LedgerTotals(3, -2980, 0.25, 7, 2, 30)
+        cash = Decimal(totals.notional_ticklots) * BTC.tick_size * BTC.lot_size
+        assert cash == Decimal("-0.298")  # -100.0 * 0.005 + 101.0 * 0.002
+        assert journal.totals(ETH.symbol) == LedgerTotals(-100, 700, 0.01, 100, 1, 99)
+
+
+def test_volume_of_100k_tiny_fills_is_an_exact_integer(tmp_path: Path) -> None:
+    """100,000 fills of 0.00001 sum to exactly 100,000 lots, where the float sum of qty is off."""
+    sats = Instrument("BTC/USDT", "BTC", "USDT", tick_size=Decimal("0.01"), lot_size=Decimal("0.00001"))
+    rows = []
+    for i in range(100_000):
+        side = Side.BUY if i % 3 else Side.SELL
+        price = 6_000_000 + i % 101
+        amounts = (price, 1, sats.price_of(price), sats.qty_of(1))
+        rows.append((f"c{i}", sats.symbol, int(side), *amounts, 0.0, "maker", i, f"t{i}", f"t:t{i}"))
+    with Journal.open(tmp_path / "j.sqlite") as journal:
+        with transaction(journal._conn):
+            journal._conn.executemany(INSERT_FILL, rows)  # record_fill's statement
+        totals = journal.totals(sats.symbol)
+        (float_volume,) = journal._conn.execute("SELECT TOTAL(qty) FROM fills").fetchone()
+    assert (totals.volume_lots, totals.fill_count, totals.last_fill_ts_ns) == (100_000, 100_000, 99_999)
+    assert totals.position_lots == sum(row[2] for row in rows)
+    assert totals.notional_ticklots == sum(-row[2] * row[3] for row in rows)
+    assert float_volume != 1.0  # why the volume is an integer sum of lots
+    assert totals.volume_lots * sats.lot_size == Decimal(1)
 
 
 def test_replayed_fill_is_not_double_counted(tmp_path: Path) -> None:
     """The same trade id twice (or the same fill without a trade id twice) is stored once."""
     with Journal.open(tmp_path / "j.sqlite") as journal:
-        journal.record_order_intent(req("b1"), BTC.symbol, 1)
         assert journal.record_fill(own_fill("b1", Side.BUY, 1000, 2, trade_id="t9"), BTC) is True
         assert journal.record_fill(own_fill("b1", Side.BUY, 1000, 2, ts=99, trade_id="t9"), BTC) is False
         no_id = own_fill("b1", Side.BUY, 1000, 1, ts=20)
         assert journal.record_fill(no_id, BTC) is True
         assert journal.record_fill(no_id, BTC) is False
         assert journal.record_fill(own_fill("b1", Side.BUY, 1000, 1, ts=21), BTC) is True
-        assert journal.position(BTC.symbol).position_lots == 4
-        assert journal.position(BTC.symbol).fill_count == 3
+        assert journal.record_fill(own_fill("b2", Side.BUY, 1000, 1, trade_id="t9"), BTC) is True
+        totals = journal.totals(BTC.symbol)
+        assert (totals.position_lots, totals.fill_count) == (5, 4)
+
+
+def test_fills_and_fill_keys_read_back_what_was_stored(tmp_path: Path) -> None:
+    """fills() gives back the OwnFills oldest first (since inclusive); fill_keys() the trade-id keys."""
+    late = OwnFill(50, "b1", Side.BUY, 1000, 2, Liquidity.TAKER, 0.125, "t2")
+    early = OwnFill(40, "b1", Side.BUY, 1001, 1, Liquidity.MAKER, -0.5, "t1")
+    no_id = OwnFill(45, "a1", Side.SELL, 1002, 3, Liquidity.MAKER, 0.0, "")
+    other = OwnFill(41, "e1", Side.SELL, 7, 1, Liquidity.MAKER, 0.0, "t1")
+    with Journal.open(tmp_path / "j.sqlite") as journal:
+        for fill in (late, early, no_id):
+            journal.record_fill(fill, BTC)
+        journal.record_fill(other, ETH)
+        assert journal.fills(BTC.symbol) == [early, no_id, late]
+        assert journal.fills(BTC.symbol, since_ts_ns=45) == [no_id, late]
+        assert journal.fills(BTC.symbol, since_ts_ns=51) == []
+        assert journal.fill_keys(BTC.symbol) == {("b1", "t1"), ("b1", "t2")}
+        assert journal.fill_keys(ETH.symbol) == {("e1", "t1")}
 
 
 def test_intent_is_committed_before_send_and_unique(tmp_path: Path) -> None:
     """Right after record_order_intent another connection sees the order; a reused client id raises."""
     path = tmp_path / "j.sqlite"
     with Journal.open(path) as journal:
+        sid = journal.start_session("live", "cfg", 1)
         journal.record_order_intent(req("c1"), BTC.symbol, 5)
         conn = reader(path)
-        assert conn.execute("SELECT state FROM orders WHERE client_order_id = 'c1'").fetchone() == (
-            "pending_new",
-        )
+        row = conn.execute("SELECT state, session_id, created_ns FROM orders WHERE client_order_id = 'c1'")
+        assert row.fetchone() == ("pending_new", sid, 5)
         conn.close()
         with pytest.raises(JournalError, match="'c1' is already journaled"):
-            journal.record_order_intent(req("c1"), BTC.symbol, 6)
+            journal.record_order_intent(req("c1", Side.SELL), BTC.symbol, 6)
+        order = journal.order("c1")
+        assert order is not None and order.side is Side.BUY  # the first intent is left as it was
 
 
-CRASHING_RUN = """
-import os, sys
-from decimal import Decimal
-from mm_bot.engine.orders import OrderState
-from mm_bot.journal import Journal
-from mm_bot.model import Instrument, Liquidity, OrderRequest, OwnFill, Side
-
-btc = Instrument("BTC/USDT", "BTC", "USDT", Decimal("0.1"), Decimal("0.001"))
-journal = Journal.open(sys.argv[1])
-journal.start_session("live", "cfg", 1)
-journal.record_order_intent(OrderRequest("sent", Side.BUY, 1000, 5), "BTC/USDT", 2)
-journal.record_order_intent(OrderRequest("done", Side.SELL, 1010, 5), "BTC/USDT", 3)
-journal.record_fill(OwnFill(4, "done", Side.SELL, 1010, 5, Liquidity.MAKER, 0.0, "t1"), btc)
-journal.update_order_state("done", OrderState.FILLED, 4)
-journal.record_decision(5, "BTC/USDT", Side.BUY, "send", "optimal_price")  # buffered, never flushed
-os._exit(0)  # crash: no close, no flush, no checkpoint
-"""
+def test_unknown_order_state_update_returns_false(tmp_path: Path) -> None:
+    """Updating an order the journal never saw reports False (reconcile it instead)."""
+    with Journal.open(tmp_path / "j.sqlite") as journal:
+        assert journal.update_order_state("ghost", OrderState.OPEN, 1) is False
+        assert journal.order("ghost") is None
 
 
-def test_crash_after_intent_reports_the_order_as_open(tmp_path: Path) -> None:
-    """A process killed after the intent (no ack, no close) leaves the order in open_orders on reopen."""
-    path = tmp_path / "journal-live.sqlite"
-    subprocess.run([sys.executable, "-c", textwrap.dedent(CRASHING_RUN), str(path)], check=True, timeout=60)
-    assert Path(f"{path}-wal").exists()  # the committed data lives in the WAL, never checkpointed
+def test_crashed_sessions_are_listed_then_closed_once(tmp_path: Path) -> None:
+    """A session that never ended is crashed for the next writer; closing marks it ended and crashed, once."""
+    path = tmp_path / "j.sqlite"
     with Journal.open(path) as journal:
-        assert [(o.client_order_id, o.state) for o in journal.open_orders()] == [
-            ("sent", OrderState.PENDING_NEW)
+        clean = journal.start_session("paper", "cfg", 1)
+        journal.end_session(clean, 2)
+        crashed = journal.start_session("paper", "cfg", 3)  # closed below without end_session
+    with Journal.open(path) as journal:
+        current = journal.start_session("paper", "cfg", 10)
+        assert [s.id for s in journal.crashed_sessions()] == [crashed]
+        assert journal.close_crashed_sessions(11) == [crashed]
+        assert journal.crashed_sessions() == []
+        assert journal.close_crashed_sessions(12) == []
+        assert [(s.id, s.ended_ns, s.crashed) for s in journal.sessions()] == [
+            (clean, 2, False),
+            (crashed, 11, True),
+            (current, None, False),
         ]
-        assert journal.position("BTC/USDT").position_lots == -5
-        assert journal.sessions()[0].ended_ns is None  # the crashed session never ended
-        conn = reader(path)
-        assert conn.execute("SELECT COUNT(*) FROM decisions").fetchone() == (0,)
-        conn.close()
 
 
-def test_concurrent_reader_sees_committed_data_only(tmp_path: Path) -> None:
-    """While the journal is open, a reader sees fills at once and decisions only after flush()."""
+def test_starting_balances_are_stored_once_per_account(tmp_path: Path) -> None:
+    """The first set_starting_balances of an account is kept across calls and reopenings."""
+    path = tmp_path / "j.sqlite"
+    with Journal.open(path) as journal:
+        assert journal.starting_balances("paper/BTC/USDT") == {}
+        assert journal.set_starting_balances("paper/BTC/USDT", {"BTC": 1.0, "USDT": 1000.0}, 1) is True
+        assert journal.set_starting_balances("paper/BTC/USDT", {"BTC": 9.0}, 2) is False
+        assert journal.set_starting_balances("paper/ETH/USDT", {"ETH": 2.0}, 3) is True
+        with pytest.raises(ValueError, match="no starting balances"):
+            journal.set_starting_balances("paper/X", {}, 4)
+    with Journal.open(path) as journal:
+        assert journal.set_starting_balances("paper/BTC/USDT", {"USDT": 5.0}, 5) is False
+        assert journal.starting_balances("paper/BTC/USDT") == {"BTC": 1.0, "USDT": 1000.0}
+        assert journal.starting_balances("paper/ETH/USDT") == {"ETH": 2.0}
+
+
+def test_day_baseline_is_stored_once_per_market_and_day(tmp_path: Path) -> None:
+    """The first baseline of a (market, UTC day) survives later calls and a restart."""
+    path = tmp_path / "j.sqlite"
+    day = utc_day(1_704_067_200 * 10**9)  # 2024-01-01T00:00:00Z
+    assert day == 19_723 and utc_day(day * 86_400 * 10**9 - 1) == day - 1
+    with Journal.open(path) as journal:
+        assert journal.day_baseline(BTC.symbol, day) is None
+        assert journal.set_day_baseline(BTC.symbol, day, -12.5, 1) is True
+        assert journal.set_day_baseline(BTC.symbol, day, 40.0, 2) is False
+        assert journal.set_day_baseline(BTC.symbol, day + 1, 3.0, 3) is True
+        assert journal.set_day_baseline(ETH.symbol, day, 7.0, 4) is True
+    with Journal.open(path) as journal:
+        assert journal.set_day_baseline(BTC.symbol, day, 99.0, 5) is False
+        assert journal.day_baseline(BTC.symbol, day) == -12.5
+        assert journal.day_baseline(BTC.symbol, day + 1) == 3.0
+        assert journal.day_baseline(ETH.symbol, day) == 7.0
+
+
+def test_balances_snapshot_is_replaced_per_mode(tmp_path: Path) -> None:
+    """save_balances replaces the whole snapshot of its mode and leaves other modes alone."""
+    with Journal.open(tmp_path / "j.sqlite") as journal:
+        journal.save_balances("paper", {"BTC": 1.0, "ETH": 2.0, "USDT": 100.0}, 1)
+        journal.save_balances("backtest", {"USDT": 5.0}, 1)
+        journal.save_balances("paper", {"BTC": 1.5, "USDT": 50.0}, 2)
+        assert journal.load_balances("paper") == {"BTC": 1.5, "USDT": 50.0}
+        assert journal.load_balances("backtest") == {"USDT": 5.0}
+        assert journal.load_balances("live") == {}
+
+
+def test_decisions_are_written_in_batches(tmp_path: Path) -> None:
+    """A reader sees fills at once and decisions only after flush(), a full buffer or close()."""
     path = tmp_path / "j.sqlite"
     with Journal.open(path, decision_batch=10) as journal:
         conn = reader(path)
-        journal.record_order_intent(req("b1"), BTC.symbol, 1)
         journal.record_fill(own_fill("b1", Side.BUY, 1000, 5, trade_id="t1"), BTC)
         assert conn.execute("SELECT COUNT(*), SUM(qty_lots) FROM fills").fetchone() == (1, 5)
         details = {"reservation": 99.95, "spread": 0.1}
@@ -209,7 +280,7 @@ def test_concurrent_reader_sees_committed_data_only(tmp_path: Path) -> None:
         journal.record_decision(8, BTC.symbol, None, "nothing", "stale_book")
         assert journal.pending_decisions == 2
         assert conn.execute("SELECT COUNT(*) FROM decisions").fetchone() == (0,)
-        assert journal.flush() == 2 and journal.pending_decisions == 0
+        assert journal.flush() == 2 and journal.pending_decisions == 0 and journal.flush() == 0
         rows = conn.execute(
             "SELECT ts_ns, side, action, reason, price_ticks, details FROM decisions ORDER BY id"
         )
@@ -226,26 +297,64 @@ def test_concurrent_reader_sees_committed_data_only(tmp_path: Path) -> None:
     conn.close()
 
 
-def test_balances_snapshot_is_replaced_per_mode(tmp_path: Path) -> None:
-    """save_balances replaces the whole snapshot of its mode and leaves other modes alone."""
-    with Journal.open(tmp_path / "j.sqlite") as journal:
-        journal.save_balances("paper", {"BTC": 1.0, "ETH": 2.0, "USDT": 100.0}, 1)
-        journal.save_balances("backtest", {"USDT": 5.0}, 1)
-        journal.save_balances("paper", {"BTC": 1.5, "USDT": 50.0}, 2)
-        assert journal.load_balances("paper") == {"BTC": 1.5, "USDT": 50.0}
-        assert journal.load_balances("backtest") == {"USDT": 5.0}
-        assert journal.load_balances("live") == {}
+CRASH_AFTER_INTENT = """
+import os, sys
+from decimal import Decimal
+from mm_bot.engine.order_states import OrderState
+from mm_bot.journal import Journal
+from mm_bot.model import Instrument, Liquidity, OrderRequest, OwnFill, Side
+
+btc = Instrument("BTC/USDT", "BTC", "USDT", Decimal("0.1"), Decimal("0.001"))
+journal = Journal.open(sys.argv[1])
+journal.start_session("live", "cfg", 1)
+journal.record_order_intent(OrderRequest("sent", Side.BUY, 1000, 5), "BTC/USDT", 2)
+journal.record_order_intent(OrderRequest("done", Side.SELL, 1010, 5), "BTC/USDT", 3)
+journal.record_fill(OwnFill(4, "done", Side.SELL, 1010, 5, Liquidity.MAKER, 0.0, "t1"), btc)
+journal.update_order_state("done", OrderState.FILLED, 4)
+journal.record_decision(5, "BTC/USDT", Side.BUY, "send", "optimal_price")  # buffered, never flushed
+os._exit(0)  # crash: no close, no flush, no checkpoint
+"""
 
 
-def test_unknown_order_state_update_returns_false(tmp_path: Path) -> None:
-    """Updating an order the journal never saw reports False (reconcile it instead)."""
-    with Journal.open(tmp_path / "j.sqlite") as journal:
-        assert journal.update_order_state("ghost", OrderState.OPEN, 1) is False
-        assert journal.order("ghost") is None
+def test_crash_after_intent_reports_the_order_as_open(tmp_path: Path) -> None:
+    """A writer dying after an intent leaves the order open, its fill counted, its session crashed."""
+    path = tmp_path / "journal-live.sqlite"
+    code = textwrap.dedent(CRASH_AFTER_INTENT)
+    subprocess.run([sys.executable, "-c", code, str(path)], check=True, timeout=60)
+    assert Path(f"{path}-wal").exists()  # the committed data lives in the WAL, never checkpointed
+    with Journal.open(path) as journal:
+        assert [(o.client_order_id, o.state) for o in journal.open_orders()] == [
+            ("sent", OrderState.PENDING_NEW)
+        ]
+        assert journal.totals("BTC/USDT").position_lots == -5
+        assert [s.id for s in journal.crashed_sessions()] == [1]
+        conn = reader(path)
+        assert conn.execute("SELECT COUNT(*) FROM decisions").fetchone() == (0,)
+        conn.close()
+
+
+def test_readonly_opener_reads_a_live_journal_and_cannot_write(tmp_path: Path) -> None:
+    """open_readonly needs no lock, sees the live writer's commits and cannot write."""
+    path = tmp_path / "j.sqlite"
+    with Journal.open(path) as writer:
+        writer.record_order_intent(req("b1"), BTC.symbol, 1)
+        writer.record_fill(own_fill("b1", Side.BUY, 1000, 5, trade_id="t1"), BTC)
+        with Journal.open_readonly(path) as report:
+            assert [o.client_order_id for o in report.open_orders()] == ["b1"]
+            assert report.totals(BTC.symbol).position_lots == 5
+            writer.record_fill(own_fill("b1", Side.BUY, 1000, 1, trade_id="t2"), BTC)
+            assert report.totals(BTC.symbol).position_lots == 6
+            assert not hasattr(report, "record_fill") and not hasattr(report, "record_order_intent")
+            with pytest.raises(sqlite3.OperationalError, match="readonly"):
+                report._conn.execute("DELETE FROM fills")
+        assert writer.totals(BTC.symbol).fill_count == 2
+    with pytest.raises(JournalError, match="no journal there"):
+        Journal.open_readonly(tmp_path / "missing.sqlite")
+    assert not (tmp_path / "missing.sqlite").exists()
 
 
 def test_newer_schema_is_refused(tmp_path: Path) -> None:
-    """A journal written by a newer mm-bot is not opened (no silent downgrade)."""
+    """A journal written by a newer mm-bot is not opened, for writing or reading (no silent downgrade)."""
     path = tmp_path / "j.sqlite"
     Journal.open(path).close()
     conn = sqlite3.connect(path)
@@ -254,12 +363,68 @@ def test_newer_schema_is_refused(tmp_path: Path) -> None:
     conn.close()
     with pytest.raises(JournalError, match="schema v99 is newer"):
         Journal.open(path)
+    with pytest.raises(JournalError, match="schema v99, this mm-bot reads v2"):
+        Journal.open_readonly(path)
+
+
+def write_v1_journal(path: Path) -> None:
+    """A journal as the v1 code left it: its DDL, and rows of two sessions (one crashed)."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.executescript(_MIGRATIONS[0])
+    conn.executescript(
+        """
+        INSERT INTO meta VALUES ('schema_version', '1'), ('intent_ring_id', '12345');
+        INSERT INTO sessions (mode, started_ns, ended_ns, config_hash) VALUES ('paper', 1, 9, 'h1');
+        INSERT INTO sessions (mode, started_ns, ended_ns, config_hash) VALUES ('paper', 10, NULL, 'h2');
+        INSERT INTO orders VALUES ('o1', 1, 'BTC/USDT', 1, 1000, 5, 'post_only', 'filled', 2, 3);
+        INSERT INTO orders VALUES ('o2', 2, 'BTC/USDT', -1, 1010, 4, 'post_only', 'open', 11, 12);
+        INSERT INTO fills (client_order_id, market, side, price_ticks, qty_lots, price, qty, fee_quote,
+            liquidity, ts_ns, trade_id, dedup_key)
+            VALUES ('o1', 'BTC/USDT', 1, 1000, 5, 100.0, 0.005, 0.01, 'maker', 3, 't1', 't:t1'),
+                   ('o2', 'BTC/USDT', -1, 1010, 1, 101.0, 0.001, 0.0, 'maker', 13, '', 'ts:13:1010:1');
+        INSERT INTO balances VALUES ('paper/BTC/USDT', 'USDT', 99.5, 9);
+        INSERT INTO decisions (ts_ns, market, side, action, reason) VALUES (4, 'BTC/USDT', 1, 'send', 'x');
+        """
+    )
+    conn.close()
+
+
+def test_v1_journal_is_migrated_to_v2(tmp_path: Path) -> None:
+    """A v1 file opens at v2 with its rows kept, new columns defaulted and new tables usable."""
+    path = tmp_path / "j.sqlite"
+    write_v1_journal(path)
+    with pytest.raises(JournalError, match="open it once read-write to migrate"):
+        Journal.open_readonly(path)
+    for _ in range(2):
+        with Journal.open(path) as journal:
+            assert journal.schema_version == 2
+            [o2] = journal.open_orders("BTC/USDT")
+            assert (o2.client_order_id, o2.state, o2.session_id, o2.reason) == ("o2", OrderState.OPEN, 2, "")
+            assert journal.totals("BTC/USDT") == LedgerTotals(4, -5000 + 1010, 0.01, 6, 2, 13)
+            assert journal.fill_keys("BTC/USDT") == {("o1", "t1")}
+            assert journal.record_fill(own_fill("o2", Side.SELL, 1010, 1, ts=13), BTC) is False
+            assert journal.load_balances("paper/BTC/USDT") == {"USDT": 99.5}
+            assert [(s.id, s.crashed) for s in journal.sessions()] == [(1, False), (2, False)]
+            assert [s.id for s in journal.crashed_sessions()] == [2]
+            conn = reader(path)
+            assert conn.execute("SELECT key FROM meta").fetchall() == [("schema_version",)]
+            assert conn.execute("SELECT COUNT(*) FROM decisions").fetchone() == (1,)
+            conn.close()
+    with Journal.open(path) as journal:
+        assert journal.update_order_state("o2", OrderState.CANCELLED, 20, reason="reconciled") is True
+        assert journal.set_starting_balances("paper/BTC/USDT", {"USDT": 100.0}, 21) is True
+        assert journal.set_day_baseline("BTC/USDT", 0, 1.5, 22) is True
+        assert journal.close_crashed_sessions(23) == [2]
+    with Journal.open_readonly(path) as report:
+        order = report.order("o2")
+        assert order is not None and order.reason == "reconciled"
+        assert report.day_baseline("BTC/USDT", 0) == 1.5
 
 
 def test_open_orders_query_uses_the_partial_index(tmp_path: Path) -> None:
     """The open-orders query matches the partial index predicate, so it stays cheap as orders pile up."""
-    path = tmp_path / "j.sqlite"
-    with Journal.open(path) as journal:
+    with Journal.open(tmp_path / "j.sqlite") as journal:
         journal.record_order_intent(req("b1"), BTC.symbol, 1)
         trace: list[str] = []
         journal._conn.set_trace_callback(trace.append)
@@ -278,219 +443,6 @@ def test_durability_level_is_applied(tmp_path: Path, synchronous: str, level: in
         assert journal._conn.execute("PRAGMA synchronous").fetchone() == (level,)
     with pytest.raises(ValueError, match="synchronous"):
         Journal.open(tmp_path / "other.sqlite", synchronous="OFF")  # type: ignore[arg-type]
-    assert not (tmp_path / "other.sqlite").exists()
-
-
-# ---------------------------------------------------------------------- the mmap intent ring
-def ring_journal(path: Path, **kwargs: Any) -> Journal:
-    journal = Journal.open(path, intent_ring=True, **kwargs)
-    assert journal.uses_intent_ring
-    return journal
-
-
-def crash(journal: Journal) -> None:
-    """Drop a journal as a killed process would: no flush, no close; only its OS handles go."""
-    if journal._intents is not None:
-        journal._intents.close()
-    journal._conn.close()
-
-
-def committed_ids(path: Path) -> list[str]:
-    conn = reader(path)
-    rows = conn.execute("SELECT client_order_id FROM orders ORDER BY rowid").fetchall()
-    conn.close()
-    return [cid for (cid,) in rows]
-
-
-RING_CRASH = """
-import os, sys
-from mm_bot.journal import Journal
-from mm_bot.model import OrderRequest, Side
-
-journal = Journal.open(sys.argv[1], intent_ring=True)
-assert journal.uses_intent_ring
-journal.start_session("live", "cfg", 1)
-journal.record_order_intent(OrderRequest("sent", Side.SELL, 1010, 5), "BTC/USDT", 2)
-os._exit(0)  # killed between the write-ahead and its flush
-"""
-
-
-def test_ring_intent_survives_a_killed_process(tmp_path: Path) -> None:
-    """An intent only in the ring (never committed) is an open pending_new order after reopening."""
-    path = tmp_path / "journal-live.sqlite"
-    subprocess.run([sys.executable, "-c", textwrap.dedent(RING_CRASH), str(path)], check=True, timeout=60)
-    assert committed_ids(path) == []
-    with Journal.open(path) as journal:  # any opener replays, ring or not
-        [order] = journal.open_orders()
-        assert (order.client_order_id, order.state, order.side, order.price_ticks, order.qty_lots) == (
-            "sent",
-            OrderState.PENDING_NEW,
-            Side.SELL,
-            1010,
-            5,
-        )
-        assert (order.order_type, order.created_ns, order.session_id) == (OrderType.POST_ONLY, 2, 1)
-
-
-def test_torn_ring_slot_is_ignored_on_reopen(tmp_path: Path) -> None:
-    """A slot that fails its CRC (crash mid-write: that order was never sent) is not resurrected."""
-    path = tmp_path / "j.sqlite"
-    journal = ring_journal(path, intent_slots=8)
-    journal.record_order_intent(req("ok"), BTC.symbol, 1)
-    journal.record_order_intent(req("torn"), BTC.symbol, 2)
-    crash(journal)
-    ring = Path(f"{path}.intents")
-    raw = bytearray(ring.read_bytes())
-    raw[(2 % 8 + 1) * SLOT_SIZE + 50] ^= 0x5A  # inside seq 2's client order id (text starts at 48)
-    ring.write_bytes(bytes(raw))
-    with ring_journal(path) as journal:
-        assert [o.client_order_id for o in journal.open_orders()] == ["ok"]
-
-
-def test_more_intents_than_slots_are_all_kept(tmp_path: Path) -> None:
-    """With no flush for longer than the ring, the journal commits before reusing a pending slot."""
-    path = tmp_path / "j.sqlite"
-    journal = ring_journal(path, intent_slots=4)
-    for n in range(10):
-        journal.record_order_intent(req(f"w{n}"), BTC.symbol, n)
-        assert journal.pending_intents <= 4
-    assert committed_ids(path) == [f"w{n}" for n in range(8)]
-    crash(journal)
-    with ring_journal(path, intent_slots=4) as journal:
-        assert [o.client_order_id for o in journal.open_orders()] == [f"w{n}" for n in range(10)]
-
-
-def test_duplicate_id_raises_pending_flushed_or_replayed(tmp_path: Path) -> None:
-    """A known client order id raises before anything is written: pending, committed, from an
-    earlier run, or only in a crashed run's ring."""
-    path = tmp_path / "j.sqlite"
-    journal = ring_journal(path)
-    journal.record_order_intent(req("c1"), BTC.symbol, 1)
-    with pytest.raises(JournalError, match="'c1' is already journaled"):
-        journal.record_order_intent(req("c1"), BTC.symbol, 2)
-    assert journal.flush_intents() == 1 and journal.flush_intents() == 0
-    with pytest.raises(JournalError, match="'c1' is already journaled"):
-        journal.record_order_intent(req("c1"), BTC.symbol, 3)
-    journal.record_order_intent(req("c2"), BTC.symbol, 4)
-    crash(journal)
-    with ring_journal(path) as journal:
-        for cid in ("c1", "c2"):
-            with pytest.raises(JournalError, match=f"'{cid}' is already journaled"):
-                journal.record_order_intent(req(cid), BTC.symbol, 5)
-        assert journal.pending_intents == 0
-        order = journal.order("c1")
-        assert order is not None and order.created_ns == 1
-
-
-def test_order_calls_right_after_the_intent_see_it(tmp_path: Path) -> None:
-    """update_order_state, record_fill, order, open_orders and position commit pending intents first."""
-    path = tmp_path / "j.sqlite"
-    with ring_journal(path) as journal:
-        journal.record_order_intent(req("b1"), BTC.symbol, 1)
-        assert committed_ids(path) == []  # the visibility ring mode trades away
-        assert journal.update_order_state("b1", OrderState.OPEN, 2) is True
-        assert journal.pending_intents == 0 and committed_ids(path) == ["b1"]
-        journal.record_order_intent(req("b2"), BTC.symbol, 3)
-        assert journal.record_fill(own_fill("b2", Side.BUY, 1000, 2, trade_id="t1"), BTC) is True
-        journal.record_order_intent(req("b3"), BTC.symbol, 4)
-        assert [o.client_order_id for o in journal.open_orders(BTC.symbol)] == ["b1", "b2", "b3"]
-        journal.record_order_intent(req("b4"), BTC.symbol, 5)
-        order = journal.order("b4")
-        assert order is not None and order.state is OrderState.PENDING_NEW
-        journal.record_order_intent(req("b5"), BTC.symbol, 6)
-        assert journal.position(BTC.symbol).position_lots == 2
-        journal.record_order_intent(req("b6"), BTC.symbol, 7)
-        journal.record_decision(8, BTC.symbol, Side.BUY, "send", "optimal_price")
-        assert journal.flush() == 1 and journal.pending_intents == 0
-        journal.record_order_intent(req("b7"), BTC.symbol, 9)
-    assert committed_ids(path) == [f"b{n}" for n in range(1, 8)]  # close() flushed
-
-
-def test_replay_is_idempotent_across_reopenings(tmp_path: Path) -> None:
-    """Replaying slots whose orders SQLite already holds changes nothing: no duplicate, no state
-    reset to pending_new, however often the journal is reopened."""
-    path = tmp_path / "j.sqlite"
-    journal = ring_journal(path)
-    for cid in ("r1", "r2", "r3"):
-        journal.record_order_intent(req(cid), BTC.symbol, 1)
-    journal.update_order_state("r1", OrderState.CANCELLED, 2)  # r1 to r3 committed, still in the ring
-    journal.record_order_intent(req("r4"), BTC.symbol, 3)  # only in the ring
-    crash(journal)
-    for _ in range(2):
-        with Journal.open(path) as journal:
-            assert [(o.client_order_id, o.state) for o in journal.open_orders()] == [
-                ("r2", OrderState.PENDING_NEW),
-                ("r3", OrderState.PENDING_NEW),
-                ("r4", OrderState.PENDING_NEW),
-            ]
-            order = journal.order("r1")
-            assert order is not None and order.state is OrderState.CANCELLED
-    assert committed_ids(path) == ["r1", "r2", "r3", "r4"]
-
-
-def test_second_opener_neither_writes_nor_replays_a_live_ring(tmp_path: Path) -> None:
-    """While a writer holds the ring, another journal on the file (a monitor, a second bot) leaves the
-    ring alone and commits its own intents at once."""
-    path = tmp_path / "j.sqlite"
-    with ring_journal(path) as writer:
-        writer.record_order_intent(req("w1"), BTC.symbol, 1)
-        with Journal.open(path) as monitor:
-            assert monitor.open_orders() == []  # not flushed yet, and not stolen from the ring
-        with Journal.open(path, intent_ring=True) as second:
-            assert not second.uses_intent_ring
-            second.record_order_intent(req("s1"), BTC.symbol, 2)
-            assert committed_ids(path) == ["s1"]
-        assert writer.pending_intents == 1
-    assert committed_ids(path) == ["s1", "w1"]
-
-
-def test_ring_of_another_journal_file_is_not_replayed(tmp_path: Path) -> None:
-    """Deleting the journal but not its ring must not bring the deleted journal's orders back."""
-    path = tmp_path / "j.sqlite"
-    journal = ring_journal(path)
-    journal.record_order_intent(req("old"), BTC.symbol, 1)
-    crash(journal)
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
-    with Journal.open(path) as journal:
-        assert journal.open_orders() == []
-    with ring_journal(path) as journal:
-        assert journal.open_orders() == []
-        journal.record_order_intent(req("new"), BTC.symbol, 2)
-    assert committed_ids(path) == ["new"]
-
-
-def test_overlong_id_is_committed_directly(tmp_path: Path) -> None:
-    """An id and market too long for a slot fall back to a commit (visible at once), in order."""
-    path = tmp_path / "j.sqlite"
-    long_id = "L" * TEXT_MAX
-    with ring_journal(path) as journal:
-        journal.record_order_intent(req("short"), BTC.symbol, 1)
-        journal.record_order_intent(req(long_id), BTC.symbol, 2)
-        assert committed_ids(path) == ["short", long_id] and journal.pending_intents == 0
-        with pytest.raises(JournalError, match="already journaled"):
-            journal.record_order_intent(req(long_id), BTC.symbol, 3)
-
-
-def test_ring_refuses_full_durability(tmp_path: Path) -> None:
-    """FULL asks for an fsync per intent, which the ring cannot give: refused, not silently weakened."""
-    with pytest.raises(ValueError, match="FULL"):
-        Journal.open(tmp_path / "j.sqlite", synchronous="FULL", intent_ring=True)
-
-
-def test_ring_in_another_directory_replays_after_a_crash_and_goes_on_a_clean_close(tmp_path: Path) -> None:
-    """``ring_dir`` (the app puts the ring on tmpfs): one ring per journal there, replayed after a
-    crash like one beside the journal, and deleted by a clean close (it then holds nothing new)."""
-    path, shm = tmp_path / "j.sqlite", tmp_path / "shm"
-    shm.mkdir()
-    ring = Path(intent_ring_path(path, shm))
-    assert ring.parent == shm and ring != Path(intent_ring_path(tmp_path / "other.sqlite", shm))
-    journal = ring_journal(path, ring_dir=shm)
-    journal.record_order_intent(req("c1"), BTC.symbol, 1)
-    crash(journal)
-    assert ring.exists() and not Path(f"{path}.intents").exists()
-    with ring_journal(path, ring_dir=shm) as journal:
-        assert [o.client_order_id for o in journal.open_orders()] == ["c1"]
-        journal.record_order_intent(req("c2"), BTC.symbol, 2)
-    assert not ring.exists()
-    assert committed_ids(path) == ["c1", "c2"]
+    with pytest.raises(ValueError, match="decision_batch"):
+        Journal.open(tmp_path / "other.sqlite", decision_batch=0)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["j.sqlite", "j.sqlite.lock"]
