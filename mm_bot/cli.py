@@ -1,12 +1,14 @@
 """The command line: parse, load config, call the app. No business logic lives here.
 
-Exit codes: 0 ok, 1 error (or a failed check such as a risk kill switch), 2 config error.
+Exit codes: 0 ok, 1 error (or a failed check such as a risk kill switch), 2 config or usage error,
+130 interrupted before trading began.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,6 +18,7 @@ from mm_bot.errors import ConfigError
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_CONFIG = 2
+EXIT_INTERRUPTED = 130
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -56,13 +59,17 @@ def _add_config_arg(parser: argparse.ArgumentParser) -> None:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from mm_bot.app import RunOptions, format_summary, run
-    from mm_bot.config import load_config
-    from mm_bot.logging import configure_logging
+    # Before anything is loaded; argparse's float() also accepts "nan", "inf" and "1e400".
+    if args.duration is not None and not (math.isfinite(args.duration) and args.duration > 0):
+        msg = f"must be a finite number of seconds > 0 (got {args.duration})"
+        raise ConfigError([("--duration", msg)], "arguments")
+    from mm_bot.config import check_writable_paths, load_config
 
     cfg = load_config(args.config)
-    if args.duration is not None and args.duration <= 0:
-        raise ConfigError([("--duration", "must be positive")], "arguments")
+    check_writable_paths(cfg, "live" if args.live else "paper", args.summary_json)
+    from mm_bot.app import RunOptions, format_summary, run
+    from mm_bot.logging import configure_logging
+
     # Every run starts with the proofs; a failed one refuses to start, showing the counterexample.
     from mm_bot.verify import format_report, verify_config
 
@@ -107,7 +114,7 @@ def _cmd_check_config(args: argparse.Namespace) -> int:
 def _cmd_study_as2008(args: argparse.Namespace) -> int:
     from sim.studies.as2008 import StudyParams, format_table, run_study
 
-    if args.gamma <= 0 or args.paths <= 0 or args.seed < 0:
+    if not (math.isfinite(args.gamma) and args.gamma > 0) or args.paths <= 0 or args.seed < 0:
         print("mm-bot: --gamma and --paths must be positive and --seed non-negative", file=sys.stderr)
         return EXIT_CONFIG
     result = run_study(StudyParams(gamma=args.gamma, paths=args.paths, seed=args.seed))
@@ -133,6 +140,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"mm-bot: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    except KeyboardInterrupt:  # Ctrl-C before a run installs its own handling (e.g. during the proofs)
+        print("mm-bot: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     parser.error(f"unknown command {args.command!r}")  # exits with status 2
 
 

@@ -1,9 +1,11 @@
 """Strict configuration: pydantic models for ``config.yaml`` (``models``) and loading with YAML paths
-in every error, env overrides and secrets from the environment (``loader``)."""
+in every error, env overrides, secrets from the environment and the writability of output paths
+(``loader``)."""
 
 from mm_bot.config.loader import (
     LiveCredentials,
     check_config,
+    check_writable_paths,
     live_credentials,
     load_config,
     read_secret,
@@ -14,6 +16,7 @@ from mm_bot.config.models import (
     FILE,
     ROOT,
     AppConfig,
+    ExecutionConfig,
     LiveConfig,
     MarketConfig,
     PaperConfig,
@@ -24,11 +27,13 @@ __all__ = [
     "FILE",
     "ROOT",
     "AppConfig",
+    "ExecutionConfig",
     "LiveConfig",
     "LiveCredentials",
     "MarketConfig",
     "PaperConfig",
     "check_config",
+    "check_writable_paths",
     "live_credentials",
     "load_config",
     "read_secret",

@@ -1,11 +1,18 @@
 """Loading ``config.yaml``: YAML 1.2-ish parsing with line numbers, env overrides, secret checks,
-and rendering of every validation problem as ``(yaml_path, message)``. See ``mm_bot.config``."""
+and rendering of every validation problem as ``(yaml_path, message)``. See ``mm_bot.config``.
+
+Hostile YAML is refused at ``<file>`` before it can cost time or memory: files over
+``MAX_FILE_BYTES``, documents with more than ``MAX_NODES`` nodes once aliases are expanded (an alias
+counts each time it is reached, so a "billion laughs" file stops at the limit), and nesting deeper
+than ``MAX_DEPTH`` mappings and lists (PyYAML's composer is recursive)."""
 
 from __future__ import annotations
 
 import difflib
+import math
 import os
 import re
+import tempfile
 import types
 import typing
 from collections.abc import Mapping, Sequence
@@ -28,6 +35,11 @@ from mm_bot.config.models import (
     Loc,
 )
 from mm_bot.errors import ConfigError
+
+MAX_FILE_BYTES = 1 << 20  # a real config is a few KB
+MAX_NODES = 10_000  # after alias expansion; the default config has a few hundred
+MAX_DEPTH = 64  # levels of mappings and lists; the default config has 6
+_MAX_SHOWN_CHARS = 80  # a bad value is echoed in an error message up to this length
 
 # --- secrets ------------------------------------------------------------------------------------
 
@@ -93,6 +105,43 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> A
     return cfg
 
 
+def check_writable_paths(cfg: AppConfig, mode: str, summary_json: Path | None) -> None:
+    """Refuse, before trading, output files the run could not write: the journal of ``mode``
+    ("paper" or "live") and ``summary_json``. Missing parent directories are created, as the run
+    would; no journal or summary is created (a probe file in the directory is deleted at once)."""
+    if mode not in ("paper", "live"):
+        raise ValueError(f"mode must be 'paper' or 'live', got {mode!r}")
+    journal = cfg.journal.paper_path if mode == "paper" else cfg.journal.live_path
+    targets = [(f"journal.{mode}_path", Path(journal))]
+    if summary_json is not None:
+        targets.append(("--summary-json", summary_json))
+    problems = [(where, why) for where, path in targets if (why := _unwritable(path)) is not None]
+    if problems:
+        raise ConfigError(problems, "output paths")
+
+
+def _unwritable(path: Path) -> str | None:
+    """Why a file cannot be written at ``path``, or None if it can."""
+    if path.is_dir():
+        return f"{path} is a directory, not a file"
+    parent = path.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        return f"cannot create the directory {parent}: part of that path is a file"
+    except OSError as exc:
+        return f"cannot create the directory {parent}: {exc.strerror or exc}"
+    try:
+        with tempfile.NamedTemporaryFile(dir=parent, prefix=".mm-bot-write-check-"):
+            pass
+        if path.exists():
+            with path.open("r+b"):  # opened for writing, left unchanged
+                pass
+    except OSError as exc:
+        return f"cannot write {path}: {exc.strerror or exc}"
+    return None
+
+
 def check_config(path: str | Path, environ: Mapping[str, str] | None = None) -> list[tuple[str, str]]:
     """Every problem of the config at ``path`` as (yaml_path, message); empty when it is valid."""
     try:
@@ -115,63 +164,140 @@ def yaml_path(loc: Sequence[str | int]) -> str:
     return out or ROOT
 
 
+class _Refused(Exception):
+    """The YAML is refused before (or while) it is built: too large, too deep, not a config value."""
+
+
+def _at(mark: Any) -> str:
+    return f" at line {mark.line + 1}, column {mark.column + 1}"
+
+
+def _too_many_nodes() -> _Refused:
+    return _Refused(f"too many nodes after alias expansion: more than {MAX_NODES} (an alias bomb?)")
+
+
+def _too_deep(mark: Any) -> _Refused:
+    return _Refused(f"nested too deeply{_at(mark)}: max depth {MAX_DEPTH} levels of mappings and lists")
+
+
 def _read_yaml(path: Path) -> tuple[Any, dict[Loc, int]]:
     """Read and parse ``path``; file and syntax problems become ConfigError at ``<file>``."""
     try:
-        return _parse_yaml(path.read_text(encoding="utf-8"))
+        with path.open("rb") as f:
+            data = f.read(MAX_FILE_BYTES + 1)  # never more, whatever the file is (/dev/zero)
+        if len(data) > MAX_FILE_BYTES:
+            raise _Refused(f"file is larger than {MAX_FILE_BYTES} bytes (a config is a few KB)")
+        return _parse_yaml(data.decode("utf-8"))
     except FileNotFoundError:
         problem = f"file not found: {path}"
     except (OSError, UnicodeDecodeError) as exc:
         problem = f"cannot read {path}: {exc}"
+    except _Refused as exc:
+        problem = str(exc)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        where = _at(mark) if mark is not None else ""
         what = ": ".join(str(s) for s in (getattr(exc, "context", None), getattr(exc, "problem", None)) if s)
         problem = f"YAML syntax error{where}: {what or exc}"
     raise ConfigError([(FILE, problem)], f"config {path}")
 
 
+class _BoundedLoader(yaml.SafeLoader):  # type: ignore[misc]
+    """SafeLoader that stops composing at MAX_NODES nodes and MAX_DEPTH levels (before the recursive
+    composer exhausts the stack) and reports a value Python cannot build (an int of 5000 digits, a
+    date in month 13) with its line instead of a ValueError."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self._nodes = 0
+        self._depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self._nodes += 1
+        if self._nodes > MAX_NODES:
+            raise _too_many_nodes()
+        return super().compose_node(parent, index)
+
+    def compose_sequence_node(self, anchor: Any) -> Any:
+        return self._compose_nested(super().compose_sequence_node, anchor)
+
+    def compose_mapping_node(self, anchor: Any) -> Any:
+        return self._compose_nested(super().compose_mapping_node, anchor)
+
+    def _compose_nested(self, compose: Any, anchor: Any) -> Any:
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise _too_deep(self.peek_event().start_mark)
+            return compose(anchor)
+        finally:
+            self._depth -= 1
+
+    def construct_object(self, node: Any, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep)
+        except ValueError as exc:
+            raise _Refused(f"cannot read the value{_at(node.start_mark)}: {exc}") from None
+
+
 def _parse_yaml(text: str) -> tuple[Any, dict[Loc, int]]:
     """Parse as YAML 1.2-ish (see module doc); return the data and the line of every key."""
-    lines: dict[Loc, int] = {}
-    loader = yaml.SafeLoader(text)
+    loader = _BoundedLoader(text)
     try:
         node = loader.get_single_node()
         if node is None:
-            return None, lines
-        _walk_nodes(node, (), lines)
-        return loader.construct_document(node), lines
+            return None, {}
+        walk = _NodeWalk()
+        walk.visit(node, (), ())
+        return loader.construct_document(node), walk.lines
     finally:
         loader.dispose()
 
 
-def _walk_nodes(node: Any, loc: Loc, lines: dict[Loc, int], up: tuple[Any, ...] = ()) -> None:
-    """Record key lines, reject duplicate keys and recursive aliases, retag YAML 1.1 surprises.
+class _NodeWalk:
+    """One pass over the composed node graph with aliases expanded, before anything is constructed:
+    records the line of every key, rejects duplicate and non-scalar keys and recursive aliases,
+    retags YAML 1.1 surprises, and refuses more than MAX_NODES nodes or MAX_DEPTH levels."""
 
-    ``up`` holds the ancestors of ``node``; an alias of one of them is a cycle."""
-    if any(node is ancestor for ancestor in up):
-        raise yaml.constructor.ConstructorError(None, None, "recursive alias", node.start_mark)
-    up = (*up, node)
-    if isinstance(node, yaml.MappingNode):
-        seen: set[str] = set()
-        for key_node, value_node in node.value:
-            key = str(key_node.value)
-            if key in seen and key_node.tag != "tag:yaml.org,2002:merge":
-                raise yaml.constructor.ConstructorError(
-                    f"in the mapping at {yaml_path(loc)}", None, f"duplicate key {key!r}", key_node.start_mark
-                )
-            seen.add(key)
-            lines.setdefault((*loc, key), key_node.start_mark.line + 1)
-            _walk_nodes(value_node, (*loc, key), lines, up)
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            lines.setdefault((*loc, i), item.start_mark.line + 1)
-            _walk_nodes(item, (*loc, i), lines, up)
-    elif isinstance(node, yaml.ScalarNode) and node.style is None:
-        if node.tag == "tag:yaml.org,2002:str" and _YAML12_FLOAT.match(node.value):
-            node.tag = "tag:yaml.org,2002:float"
-        elif node.tag in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float") and ":" in node.value:
-            node.tag = "tag:yaml.org,2002:str"  # 14:30 is a time, not 870
+    def __init__(self) -> None:
+        self.lines: dict[Loc, int] = {}
+        self.nodes = 0
+
+    def visit(self, node: Any, loc: Loc, up: tuple[Any, ...]) -> None:
+        """``up`` holds the ancestors of ``node``; an alias of one of them is a cycle."""
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            raise _too_many_nodes()
+        if any(node is ancestor for ancestor in up):
+            raise yaml.constructor.ConstructorError(None, None, "recursive alias", node.start_mark)
+        if isinstance(node, yaml.MappingNode | yaml.SequenceNode) and len(up) >= MAX_DEPTH:
+            raise _too_deep(node.start_mark)
+        up = (*up, node)
+        if isinstance(node, yaml.MappingNode):
+            seen: set[str] = set()
+            for key_node, value_node in node.value:
+                if not isinstance(key_node, yaml.ScalarNode):
+                    raise _Refused(f"mapping keys must be plain scalars{_at(key_node.start_mark)}")
+                key = str(key_node.value)
+                if key in seen and key_node.tag != "tag:yaml.org,2002:merge":
+                    raise yaml.constructor.ConstructorError(
+                        f"in the mapping at {yaml_path(loc)}",
+                        None,
+                        f"duplicate key {key!r}",
+                        key_node.start_mark,
+                    )
+                seen.add(key)
+                self.lines.setdefault((*loc, key), key_node.start_mark.line + 1)
+                self.visit(value_node, (*loc, key), up)
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                self.lines.setdefault((*loc, i), item.start_mark.line + 1)
+                self.visit(item, (*loc, i), up)
+        elif isinstance(node, yaml.ScalarNode) and node.style is None:
+            if node.tag == "tag:yaml.org,2002:str" and _YAML12_FLOAT.match(node.value):
+                node.tag = "tag:yaml.org,2002:float"
+            elif node.tag in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float") and ":" in node.value:
+                node.tag = "tag:yaml.org,2002:str"  # 14:30 is a time, not 870
 
 
 def _find_secrets(data: Any, loc: Loc) -> list[tuple[str, str]]:
@@ -217,7 +343,11 @@ def _apply_env_overrides(
                 break
             loc = (*loc, key)
             if i == len(parts) - 1:
-                node[key] = _env_value(environ[name])
+                try:
+                    node[key] = _env_value(environ[name])
+                except _Refused as exc:
+                    problems.append((yaml_path(loc), f"environment variable {name}: {exc}"))
+                    break
                 done[loc] = name
             else:
                 if isinstance(node, dict) and key not in node:
@@ -244,12 +374,41 @@ def _render(exc: ValidationError, lines: dict[Loc, int], overrides: dict[Loc, st
         elif err["type"] == "missing":
             items = [(loc, "required key missing")]
         else:
-            shown = err["input"]
-            got = f" (got {shown!r})" if isinstance(shown, str | int | float | bool) or shown is None else ""
-            items = [(loc, err["msg"] + got)]
+            items = [(loc, err["msg"] + _shown(loc, err["input"]))]
         for where, msg in items:
             out.append((yaml_path(where), msg + _origin(where, lines, overrides)))
     return out
+
+
+def _shown(loc: Loc, value: Any) -> str:
+    """`` (got <value>)`` for a scalar input, unless it could be a secret: a value given for an
+    ``*_env`` field (where a pasted key lands) or one that looks like a key or token."""
+    if not (isinstance(value, str | int | float | bool) or value is None):
+        return ""
+    if (loc and str(loc[-1]).endswith("_env")) or (
+        isinstance(value, str | int) and _looks_like_secret(str(value))
+    ):
+        return " (value not shown: it may be a secret)"
+    shown = repr(value)
+    if len(shown) > _MAX_SHOWN_CHARS:
+        shown = f"{shown[:_MAX_SHOWN_CHARS]}... ({len(str(value))} characters)"
+    return f" (got {shown})"
+
+
+def _looks_like_secret(text: str) -> bool:
+    """True for a token of 16+ characters without whitespace that mixes letters and digits (API
+    keys, hex digests) or mixes cases with high entropy (random letters); paths and names pass."""
+    if len(text) < 16 or any(c.isspace() for c in text):
+        return False
+    if any(c.isalpha() for c in text) and any(c.isdigit() for c in text):
+        return True
+    mixed_case = any(c.islower() for c in text) and any(c.isupper() for c in text)
+    return mixed_case and _entropy_bits_per_char(text) >= 4.0
+
+
+def _entropy_bits_per_char(text: str) -> float:
+    counts = [text.count(c) for c in set(text)]
+    return -sum(n / len(text) * math.log2(n / len(text)) for n in counts)
 
 
 def _origin(loc: Loc, lines: dict[Loc, int], overrides: dict[Loc, str]) -> str:

@@ -8,7 +8,9 @@ amounts in the base/quote asset, ``_per_s`` rates, ``_per_price`` inverse price 
 Loading (``load_config``) never raises anything but ``ConfigError``, whose ``problems`` hold one
 ``(yaml_path, message)`` pair per problem, e.g. ``("markets[0].risk.max_position_base", "...")``.
 All problems are collected in one pass; a cross-field check of a section runs once that section's
-own fields are valid. ``<file>`` names problems with the file itself (missing, YAML syntax).
+own fields are valid. ``<file>`` names problems with the file itself: missing, YAML syntax, or
+refused as hostile (over 1 MiB, over 10,000 nodes once aliases are expanded, nested over 64 deep;
+see ``loader``).
 
 The YAML is read as YAML 1.2 where 1.1 surprises users: ``1e-5`` is a float and ``14:30`` is a
 string (PyYAML alone reads them as a string and the sexagesimal number 870). Duplicate keys are
@@ -20,7 +22,8 @@ Segments match existing keys case-insensitively; a new key is taken as written.
 
 Secrets never come from files: keys such as ``api_key`` or ``secret`` anywhere in the YAML are
 rejected. ``live.api_key_env`` etc. name environment variables; ``read_secret`` and
-``live_credentials`` read them as ``SecretStr``.
+``live_credentials`` read them as ``SecretStr``. An error message never echoes the value given for an
+``*_env`` field, nor any value that looks like a key or token.
 """
 
 from __future__ import annotations
@@ -52,6 +55,9 @@ NonNegInt = Annotated[int, Field(ge=0)]
 Fraction = Annotated[float, Field(ge=0, lt=1)]
 
 _LOT_EPS = 1e-9  # relative tolerance for "a multiple of lot_size" in float
+# Lot counts are ints that pass through float arithmetic (lots * lot_size * price): far below 2**53
+# they stay exact, with room for positions of many clips.
+_MAX_ORDER_LOTS = 10**9
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 _ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -258,12 +264,21 @@ class LockoutConfig(_Strict):
 
 
 class RiskConfig(_Strict):
-    """Per-market limits. Position counts the change in base asset since the start."""
+    """Per-market limits. Position counts the change in base asset since the start.
+
+    Feed guards: a book whose mid is more than ``max_mid_jump_bps`` from the last trusted mid is
+    dropped, unless ``jump_confirm_books`` consecutive books agree with each other within that limit
+    (then they confirm a new price level); a book or trade stamped more than ``max_clock_skew_ms``
+    in our future is dropped.
+    """
 
     max_position_base: Pos  # stop adding on the side that grows |position| beyond this
     hard_position_base: Pos | None = None  # above this, unwind with taker orders
     daily_loss_limit_quote: Pos  # kill switch on realized + marked loss since 00:00 UTC
     stale_book_ms: PosInt  # cancel quotes when the book is older than this
+    max_mid_jump_bps: Pos = 500.0
+    jump_confirm_books: PosInt = 3
+    max_clock_skew_ms: PosInt = 5000
 
     @model_validator(mode="after")
     def _check(self) -> Self:
@@ -320,9 +335,30 @@ class MarketConfig(_Strict):
     def _check(self) -> Self:
         size, lot, max_pos = self.order_size_base, self.lot_size, self.risk.max_position_base
         lots = size / lot
-        off_grid = abs(lots - round(lots)) > _LOT_EPS * max(1.0, lots) or round(lots) < 1
-        p = _when(off_grid, "order_size_base", f"order_size_base {size} must be a multiple of lot_size {lot}")
+        below_one = round(lots) < 1
+        off_grid = not below_one and abs(lots - round(lots)) > _LOT_EPS * max(1.0, lots)
+        p = _when(below_one, "order_size_base", f"order_size_base {size} is smaller than one lot_size {lot}")
+        p += _when(
+            off_grid, "order_size_base", f"order_size_base {size} must be a multiple of lot_size {lot}"
+        )
+        p += _when(
+            lots > _MAX_ORDER_LOTS,
+            "lot_size",
+            f"lot_size {lot} is too fine: order_size_base {size} would be {lots:.3g} lots "
+            f"(at most {_MAX_ORDER_LOTS:.0e})",
+        )
         p += _when(size > max_pos, "order_size_base", f"must be <= risk.max_position_base {max_pos}")
+        # Prices round outward to the tick (bids down, asks up), which can widen the spread by up to
+        # one tick a side; at the lowest verified mid that must still fit under max_spread_bps.
+        tick, mid_min, max_spread = self.tick_size, self.verify.mid_min, self.quoting.max_spread_bps
+        rounding_bps = 2 * tick * 1e4 / mid_min
+        p += _when(
+            rounding_bps > max_spread,
+            "tick_size",
+            f"tick_size {tick} is too coarse: at verify.mid_min {mid_min} one tick is "
+            f"{rounding_bps / 2:.4g} bps, and outward rounding of both quotes (2 ticks, "
+            f"{rounding_bps:.4g} bps) exceeds quoting.max_spread_bps {max_spread}",
+        )
         no_tau = (
             self.strategy.kind == "as" and self.horizon.kind == "infinite" and self.strategy.tau_s is None
         )
@@ -452,18 +488,29 @@ class MetricsConfig(_Strict):
     """Prometheus exporter."""
 
     enabled: bool = True
-    host: str = "127.0.0.1"
+    host: str = "127.0.0.1"  # address to bind: a host name or IP, not empty, no whitespace
     port: Annotated[int, Field(ge=0, le=65535)] = 9464  # 0: pick a free port
+
+    @field_validator("host")
+    @classmethod
+    def _host(cls, v: str) -> str:
+        if not v or any(c.isspace() for c in v):
+            raise PydanticCustomError(
+                "host", "must be a host name or IP address (not empty, no whitespace)", {}
+            )
+        return v
 
 
 class JournalConfig(_Strict):
-    """SQLite files, paths relative to the working directory; paper and live never share one."""
+    """SQLite files, paths relative to the working directory; paper and live never share one.
+
+    ``synchronous`` is SQLite's: ``FULL`` also survives a power loss, ``NORMAL`` survives the process
+    dying; ``auto`` is FULL for the live journal and NORMAL for paper.
+    """
 
     paper_path: str = "var/journal-paper.sqlite"
     live_path: str = "var/journal-live.sqlite"
-    # Directory of the order write-ahead ring (an mmap file, deleted on a clean exit). "auto": /dev/shm
-    # where it exists (tmpfs: no disk write-back stalls on the decision path), else beside the journal.
-    intent_ring_dir: str = "auto"
+    synchronous: Literal["auto", "NORMAL", "FULL"] = "auto"
 
     @model_validator(mode="after")
     def _check(self) -> Self:
@@ -481,13 +528,18 @@ class VerifyConfig(_Strict):
     timeout_ms: PosInt = 30_000  # per proof; a timeout counts as a failure
 
 
-class RuntimeConfig(_Strict):
-    # While no event arrives, rehearse each market's decision path this often, so the next real
-    # update finds it in the CPU caches (costs ~1-2% of a core); 0 turns it off.
-    keep_warm_ms: Annotated[float, Field(ge=0, le=1000)] = 1.0
-    # idle: no garbage collection inside an update; it runs while a market is quiet (mm_bot.runtime).
-    # auto: CPython's collector, which runs wherever an allocation crosses its threshold.
-    gc: Literal["idle", "auto"] = "idle"
+class ExecutionConfig(_Strict):
+    """Talking to the venue, for every market. An unanswered cancel is re-sent every
+    ``cancel_retry_ms`` up to ``cancel_max_retries`` times; then (and for any order whose outcome
+    is unknown) the order's status is looked up every ``status_retry_ms``."""
+
+    request_timeout_ms: PosInt = 5000  # each venue call's timeout
+    max_in_flight: PosInt = 4  # venue requests in flight per market
+    reconcile_interval_s: Pos = 30.0  # periodic reconciliation with the venue's open orders and fills
+    cancel_retry_ms: PosInt = 500
+    cancel_max_retries: PosInt = 3
+    status_retry_ms: PosInt = 1000
+    shutdown_timeout_s: Pos = 5.0  # bound on the cancel-all at exit
 
 
 class AppConfig(_Strict):
@@ -498,7 +550,7 @@ class AppConfig(_Strict):
     journal: JournalConfig = JournalConfig()
     logging: LoggingConfig = LoggingConfig()
     verify: VerifyConfig = VerifyConfig()
-    runtime: RuntimeConfig = RuntimeConfig()
+    execution: ExecutionConfig = ExecutionConfig()
 
     def market(self, symbol: str) -> MarketConfig:
         return next(m for m in self.markets if m.symbol == symbol)

@@ -17,7 +17,7 @@ COARSE = {
     "MM_BOT__markets__0__verify__mid_min": "150",
     "MM_BOT__markets__0__verify__mid_max": "1000",
     "MM_BOT__markets__0__quoting__max_distance_bps": "9000",
-    "MM_BOT__markets__0__quoting__max_spread_bps": "9000",
+    "MM_BOT__markets__0__quoting__max_spread_bps": "15000",
     "MM_BOT__paper__synthetic__markets__BTC/USDT__s0": "500",
 }
 

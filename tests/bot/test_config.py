@@ -74,6 +74,51 @@ def test_models_are_frozen() -> None:
         cfg.paper = cfg.paper
 
 
+def test_execution_and_feed_guard_defaults(tmp_path: Path, default_data: dict[str, Any]) -> None:
+    """execution, the risk feed guards and journal.synchronous have documented defaults when omitted."""
+    del default_data["execution"]
+    for key in ("max_mid_jump_bps", "jump_confirm_books", "max_clock_skew_ms"):
+        del market(default_data)["risk"][key]
+    default_data["journal"].pop("synchronous", None)
+    cfg = load_config(write(tmp_path, default_data), {})
+    e = cfg.execution
+    assert (e.request_timeout_ms, e.max_in_flight, e.reconcile_interval_s) == (5000, 4, 30.0)
+    assert (e.cancel_retry_ms, e.cancel_max_retries, e.status_retry_ms, e.shutdown_timeout_s) == (
+        500,
+        3,
+        1000,
+        5.0,
+    )
+    r = cfg.markets[0].risk
+    assert (r.max_mid_jump_bps, r.jump_confirm_books, r.max_clock_skew_ms) == (500.0, 3, 5000)
+    assert cfg.journal.synchronous == "auto"
+
+
+def test_new_keys_are_validated(tmp_path: Path, default_data: dict[str, Any]) -> None:
+    """The execution and feed-guard keys are strict: positive, ints where counts or ms are meant."""
+    default_data["execution"].update(reconcile_interval_s=0, cancel_max_retries=1.5, request_timeout_ms=-1)
+    market(default_data)["risk"].update(max_mid_jump_bps=-5, jump_confirm_books=0, max_clock_skew_ms="5s")
+    default_data["execution"]["retries"] = 3
+    problems = problems_of(write(tmp_path, default_data))
+    assert problems["execution.reconcile_interval_s"].startswith("Input should be greater than 0")
+    assert problems["execution.cancel_max_retries"].startswith("Input should be a valid integer")
+    assert problems["execution.request_timeout_ms"].startswith("Input should be greater than 0")
+    assert problems["execution.retries"].startswith("unknown key")
+    risk = "markets[0].risk"
+    assert problems[f"{risk}.max_mid_jump_bps"].startswith("Input should be greater than 0")
+    assert problems[f"{risk}.jump_confirm_books"].startswith("Input should be greater than 0")
+    assert problems[f"{risk}.max_clock_skew_ms"].startswith("Input should be a valid integer")
+
+
+def test_removed_keys_are_unknown(tmp_path: Path, default_data: dict[str, Any]) -> None:
+    """runtime (keep_warm_ms, gc) and journal.intent_ring_dir are gone: a config with them is refused."""
+    default_data["runtime"] = {"keep_warm_ms": 1, "gc": "idle"}
+    default_data["journal"]["intent_ring_dir"] = "auto"
+    problems = problems_of(write(tmp_path, default_data))
+    assert problems["runtime"].startswith("unknown key")
+    assert problems["journal.intent_ring_dir"].startswith("unknown key")
+
+
 def test_round_trip_of_default_data(tmp_path: Path, default_data: dict[str, Any]) -> None:
     """The default re-dumped by PyYAML (1e-05 style floats included) still loads."""
     assert load_config(write(tmp_path, default_data), {}).markets[0].lot_size == 1e-5
@@ -179,10 +224,13 @@ def test_bad_literal_and_ranges(tmp_path: Path, default_data: dict[str, Any]) ->
     market(default_data)["venue"] = "binance"
     market(default_data)["order_size_base"] = -1.0
     default_data["metrics"]["port"] = 70000
-    default_data["runtime"] = {"keep_warm_ms": -1, "gc": "never"}
+    default_data["journal"]["synchronous"] = "OFF"
+    default_data["execution"] = {"max_in_flight": 0}
     problems = problems_of(write(tmp_path, default_data))
-    assert problems["runtime.keep_warm_ms"].startswith("Input should be greater than or equal to 0")
-    assert problems["runtime.gc"].startswith("Input should be 'idle' or 'auto'")
+    assert problems["journal.synchronous"].startswith(
+        "Input should be 'auto', 'NORMAL' or 'FULL' (got 'OFF')"
+    )
+    assert problems["execution.max_in_flight"].startswith("Input should be greater than 0")
     assert problems["markets[0].venue"].startswith("Input should be 'sim', 'ccxt' or 'grpc' (got 'binance')")
     assert problems["markets[0].order_size_base"].startswith("Input should be greater than 0")
     assert problems["metrics.port"].startswith("Input should be less than or equal to 65535")

@@ -140,7 +140,7 @@ VARIANTS = {
         M + "horizon__at_end": "cancel_only",
     },
     "not post-only": {M + "quoting__post_only": "false"},
-    "coarse tick, min spread below one tick": {M + "tick_size": "100"},
+    "coarse tick, min spread below one tick": {M + "tick_size": "100", M + "quoting__max_spread_bps": "250"},
 }
 
 
@@ -171,7 +171,7 @@ def test_trading_params_agree_with_the_core() -> None:
         core = MarketCore(params, ClientOrderIds("t"), 0)
         quote, uses_table = trading_quote_params(params)
         assert uses_table is exact_depths
-        assert quote == (core._exact_glft or params.quote)
+        assert quote == core.quoter.quote_params
 
 
 def test_exact_glft_table_meets_the_assumed_facts() -> None:
@@ -237,6 +237,7 @@ def test_coarse_tick_and_wide_distance_quotes_a_zero_price() -> None:
         M + "verify__mid_max": "1000",
         "MM_BOT__paper__synthetic__markets__BTC/USDT__s0": "500",
         M + "quoting__max_distance_bps": "9000",
+        M + "quoting__max_spread_bps": "15000",  # two ticks at mid_min are 13,333 bps
         M + "quoting__min_spread_bps": "0.5",
         M + "quoting__tolerance_bps": "0.2",
     }
