@@ -40,15 +40,22 @@ class RateLimited(TransientVenueError):
 
 
 class OrderRejected(VenueError):
-    """The venue refused the order; do not retry it unchanged."""
+    """The venue refused the order; do not retry it unchanged. ``reason`` is machine-readable."""
+
+    reason = "rejected"
+
+    def __init__(self, message: str = "", reason: str | None = None) -> None:
+        super().__init__(message or self.reason)
+        if reason is not None:
+            self.reason = reason
 
 
 class PostOnlyWouldCross(OrderRejected):
-    pass
+    reason = "post_only_would_cross"
 
 
 class InsufficientFunds(OrderRejected):
-    pass
+    reason = "insufficient_funds"
 
 
 class UnknownOrder(VenueError):

@@ -8,10 +8,12 @@ import math
 from decimal import Decimal
 
 from mm_bot.config import AppConfig, MarketConfig
+from mm_bot.config.models import ExecutionConfig
+from mm_bot.engine.book import BookLimits
+from mm_bot.engine.core_types import ExecutionParams, MarketParams
 from mm_bot.engine.decide import DecideParams
 from mm_bot.engine.horizon import HorizonParams
 from mm_bot.engine.lockouts import LockoutParams
-from mm_bot.engine.market import MarketParams
 from mm_bot.engine.risk import RiskParams
 from mm_bot.model import Instrument, OrderType
 from mm_bot.strategy.estimators import IntensityConfig, VolatilityConfig
@@ -43,7 +45,17 @@ def _hhmm_s(text: str | None) -> int:
     return int(hours) * 3600 + int(minutes) * 60
 
 
-def market_params(m: MarketConfig) -> MarketParams:
+def execution_params(e: ExecutionConfig) -> ExecutionParams:
+    return ExecutionParams(
+        request_timeout_ns=e.request_timeout_ms * MS,
+        cancel_retry_ns=e.cancel_retry_ms * MS,
+        cancel_max_retries=e.cancel_max_retries,
+        status_retry_ns=e.status_retry_ms * MS,
+        reconcile_interval_ns=int(e.reconcile_interval_s * S),
+    )
+
+
+def market_params(m: MarketConfig, execution: ExecutionConfig | None = None) -> MarketParams:
     s, v, i, h, q, lk, r = m.strategy, m.volatility, m.intensity, m.horizon, m.quoting, m.lockouts, m.risk
     quote = QuoteParams(
         kind=s.kind,
@@ -101,6 +113,14 @@ def market_params(m: MarketConfig) -> MarketParams:
             daily_end_s=_hhmm_s(h.daily_end_utc),
             at_end=h.at_end or "cancel_only",
         ),
+        book=BookLimits(
+            tick_size=m.tick_size,
+            mid_min=m.verify.mid_min,
+            mid_max=m.verify.mid_max,
+            max_jump_bps=r.max_mid_jump_bps,
+            jump_confirm_books=r.jump_confirm_books,
+            max_clock_skew_ns=r.max_clock_skew_ms * MS,
+        ),
         tolerance_bps=q.tolerance_bps,
         sigma_prior=v.sigma_fixed,
         volatility=volatility,
@@ -108,6 +128,7 @@ def market_params(m: MarketConfig) -> MarketParams:
         sigma_cap=v.cap or math.inf,
         intensity_fixed=(i.a_per_s, i.k_per_price) if i.source == "fixed" else None,
         intensity=intensity,
+        execution=execution_params(execution or ExecutionConfig()),
         order_type=OrderType.POST_ONLY if q.post_only else OrderType.LIMIT,
     )
 

@@ -1,44 +1,116 @@
-"""The per-market core's vocabulary: its parameters, the commands it emits, its timer event and its
-counters. Plain data (no behaviour beyond ``trading_quote_params``); ``market.py`` holds the core."""
+"""The per-market core's vocabulary: its parameters, the commands it emits, the events the runner
+feeds back about its requests, the timer event and its counters. Plain data; ``market.py`` holds the
+core."""
 
 from __future__ import annotations
 
 import dataclasses
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import NamedTuple
 
-from mm_bot.engine.decide import ALL_LABELS, DecideParams, SideDecision
+from mm_bot.engine.book import BookLimits
+from mm_bot.engine.decide import DecideParams, SideDecision, label
 from mm_bot.engine.horizon import HorizonParams
 from mm_bot.engine.lockouts import LockoutParams
+from mm_bot.engine.reasons import Action, Reason
 from mm_bot.engine.risk import RiskParams
-from mm_bot.model import Instrument, OrderRequest, OrderType, Side
+from mm_bot.model import Instrument, OrderReport, OrderRequest, OrderType, Side, VenueReport
 from mm_bot.strategy.estimators import IntensityConfig, VolatilityConfig
 from mm_bot.strategy.quote import QuoteParams
 
 
-class Place(NamedTuple):
-    """Send ``request``. Commands are NamedTuples: built on the hot path, ~3x cheaper than frozen
-    dataclasses and just as immutable."""
+# ------------------------------------------------------------------------------------ commands
+@dataclass(frozen=True, slots=True)
+class Place:
+    """Send ``request`` (the runner journals it first)."""
 
     request: OrderRequest
     decision: SideDecision
 
 
-class Cancel(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class Cancel:
     client_order_id: str
     side: Side
     decision: SideDecision
 
 
-Command = Place | Cancel
+@dataclass(frozen=True, slots=True)
+class QueryOrder:
+    """Look the order up by client id (``Venue.order_status``); the answer comes back as
+    ``OrderStatusResult``."""
+
+    client_order_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reconcile:
+    """Fetch the venue's open orders, our fills since ``fills_since_ns`` and the balances; the answer
+    comes back as ``ReconcileResult``."""
+
+    fills_since_ns: int
+
+
+Command = Place | Cancel | QueryOrder | Reconcile
+
+
+# ------------------------------------------------------------------- request outcomes (from the runner)
+@dataclass(frozen=True, slots=True)
+class PlaceUnknown:
+    """A place timed out or failed in transit: the order may or may not exist at the venue."""
+
+    ts_ns: int
+    client_order_id: str
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
+class CancelFailed:
+    """A cancel timed out or failed in transit: the order may still be live."""
+
+    ts_ns: int
+    client_order_id: str
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
+class OrderStatusResult:
+    """The answer to ``QueryOrder``; ``report`` is None if the lookup itself failed."""
+
+    ts_ns: int
+    client_order_id: str
+    report: OrderReport | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReconcileResult:
+    """The answer to ``Reconcile``; ``report`` is None if fetching it failed."""
+
+    ts_ns: int
+    report: VenueReport | None
 
 
 @dataclass(frozen=True, slots=True)
 class Tick:
-    """A timer event: re-evaluate (stale book, order age, lockout expiry) without market data."""
+    """A timer event: re-evaluate (stale book, order age, lockout expiry, chases) without market data."""
 
     ts_ns: int
+
+
+RunnerEvent = PlaceUnknown | CancelFailed | OrderStatusResult | ReconcileResult | Tick
+
+
+# ---------------------------------------------------------------------------------- parameters
+@dataclass(frozen=True, slots=True)
+class ExecutionParams:
+    """How the core chases the venue. Times in nanoseconds."""
+
+    request_timeout_ns: int = 5_000_000_000  # the runner's timeout on every venue call
+    cancel_retry_ns: int = 500_000_000  # an unanswered cancel is sent again after this
+    cancel_max_retries: int = 3  # ... this many times, then the order is looked up by id
+    status_retry_ns: int = 1_000_000_000  # between lookups of an order whose fate is unknown
+    reconcile_interval_ns: int = 30_000_000_000  # periodic reconciliation
+    id_tag: str = "mm"  # client order ids of every mm-bot session start with this: ours to adopt
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +121,7 @@ class MarketParams:
     lockouts: LockoutParams
     risk: RiskParams
     horizon: HorizonParams
+    book: BookLimits
     tolerance_bps: float
     sigma_prior: float  # price units per sqrt(s): the fixed value, or EWMA's until it is warm
     volatility: VolatilityConfig | None  # None: sigma stays fixed
@@ -56,6 +129,7 @@ class MarketParams:
     sigma_cap: float
     intensity_fixed: tuple[float, float] | None  # (A per s, k per price); None means estimated
     intensity: IntensityConfig | None
+    execution: ExecutionParams = ExecutionParams()
     order_type: OrderType = OrderType.POST_ONLY
     recent_decisions: int = 20
 
@@ -66,23 +140,21 @@ class MarketStats:
 
     quotes_sent: int = 0
     cancels_sent: int = 0
-    fills: int = 0
-    volume_lots: int = 0
-    max_abs_position_lots: int = 0
-    # Every "<action>(<reason>)" label, counted from 0: a plain dict's ``+= 1`` costs a third of a
-    # Counter's on CPython 3.11 (only exact dicts get the specialised subscript), and it runs at least
-    # twice per update. Read them through ``decision_reasons``.
-    decision_counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(ALL_LABELS, 0))
-    malformed: Counter[str] = field(default_factory=Counter)
+    decisions: Counter[tuple[Side, Action, Reason]] = field(default_factory=Counter)
+    malformed: Counter[str] = field(default_factory=Counter)  # events that did not fit, by kind
     rejects: Counter[str] = field(default_factory=Counter)
-    book_updates: int = 0
-    one_sided_books: int = 0
-    trades_seen: int = 0
+    venue: Counter[str] = field(default_factory=Counter)  # place_unknown, cancel_retries, reconciles ...
+
+    def count(self, decision: SideDecision) -> None:
+        self.decisions[decision.side, decision.action, decision.reason] += 1
 
     @property
     def decision_reasons(self) -> Counter[str]:
-        """How often each decision was taken, by label (the labels never taken are left out)."""
-        return Counter({label: n for label, n in self.decision_counts.items() if n})
+        """How often each decision was taken, by ``"<action>(<reason>)"`` label, both sides together."""
+        out: Counter[str] = Counter()
+        for (_, action, reason), n in self.decisions.items():
+            out[label(action, reason)] += n
+        return out
 
 
 def trading_quote_params(params: MarketParams) -> tuple[QuoteParams, bool]:

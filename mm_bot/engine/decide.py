@@ -1,15 +1,17 @@
-"""``decide``: from targets, resting orders, lockouts and gates to one action per side, with a reason.
+"""``decide_side``: from a target, our resting order, lockouts and gates to one action, with a reason.
 
-Pure and allocation-light: it runs on every book update. Inputs are what the strategy wants
-(``SideTarget``: a price and size, or a reason it must not quote) and what we have resting
-(``Resting``). Rules, per side, first match wins:
+Pure. Inputs are what the strategy wants (``SideTarget``: a price and size, or a reason it must not
+quote) and what we have resting (``Resting``: the side's newest quote). Rules, per side, first match
+wins:
 
-1. Global gates (kill switch, stale book, no book, warm-up, horizon end): cancel a resting order,
-   otherwise do nothing; the gate is the reason.
-2. The target is blocked (e.g. ``max_position``): cancel a resting order / do nothing, with that reason.
-3. An order on this side has an ack or cancel outstanding: nothing (``order_in_flight``); we
+1. A global gate (kill switch, stale or untrusted book, no book, disconnected, reconciling, warm-up,
+   horizon end) or a blocked target (e.g. ``max_position``): cancel the resting order unless its
+   cancel is already on the way (then nothing); with no resting order, nothing. The gate or the
+   block is the reason. A gate cancels an order even while its ack is outstanding: a quote we must
+   not have is pulled as soon as possible.
+2. An order on this side has an ack or cancel outstanding: nothing (``order_in_flight``); we
    never stack a second order on a side whose first one's fate is unknown.
-4. A resting order:
+3. A resting order:
    - older than the maximum order age: replace (``max_order_age``);
    - larger than the allowed size (inventory near the limit): replace (``size_change``);
    - within the tolerance band of the new optimal price: keep (``within_tolerance``);
@@ -17,39 +19,24 @@ Pure and allocation-light: it runs on every book update. Inputs are what the str
    A replace needs a new order, so lockouts apply: under an order lockout (a rate limit) the old
    order is kept (``order_lockout``); under a fill or reject lockout it is cancelled and nothing
    new is sent (the lockout is the reason).
-5. No resting order: send (``optimal_price``), unless a lockout is active (nothing, lockout reason).
+4. No resting order: send (``optimal_price``), unless a lockout is active (nothing, lockout reason).
 
-The tolerance band is in basis points of the mid, converted to ticks by the caller.
-
-The value types here are NamedTuples rather than frozen dataclasses: as immutable, and several
-times cheaper to build, which matters on a path that runs on every book update.
+The tolerance band is in basis points of the mid, converted to ticks by the caller. Older live
+orders on a side (a replaced order whose cancel was refused) are the order manager's business, not
+this function's.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple
 
 from mm_bot.engine.lockouts import Lockouts
-from mm_bot.engine.reasons import (
-    CANCEL,
-    KEEP,
-    MAX_ORDER_AGE,
-    NOTHING,
-    OPTIMAL_PRICE,
-    ORDER_IN_FLIGHT,
-    ORDER_LOCKOUT,
-    REPLACE,
-    SEND,
-    SIZE_CHANGE,
-    WITHIN_TOLERANCE,
-    Action,
-    Reason,
-)
-from mm_bot.model import BUY, SELL, Side
+from mm_bot.engine.reasons import Action, Reason
+from mm_bot.model import Side
 
 
-class SideTarget(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class SideTarget:
     """What the strategy wants on one side. ``blocked`` set means "do not quote", with why."""
 
     price_ticks: int
@@ -57,17 +44,20 @@ class SideTarget(NamedTuple):
     blocked: Reason | None = None
 
 
-class Resting(NamedTuple):
-    """Our live order on one side, as the order table sees it."""
+@dataclass(frozen=True, slots=True)
+class Resting:
+    """The side's newest live quote, as the order table sees it."""
 
     client_order_id: str
     price_ticks: int
     remaining_lots: int
     created_ns: int
-    in_flight: bool  # pending new (no ack yet) or pending cancel
+    in_flight: bool  # some quote on the side awaits an ack or a cancel answer
+    cancelling: bool = False  # this order's own cancel is on the way
 
 
-class SideDecision(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class SideDecision:
     side: Side
     action: Action
     reason: Reason
@@ -78,28 +68,19 @@ class SideDecision(NamedTuple):
     @property
     def label(self) -> str:
         """``"send(optimal_price)"``: the key counted in the run summary and logs."""
-        return LABELS[self.action][self.reason]
+        return label(self.action, self.reason)
 
 
-# "<action>(<reason>)" for every pair, built once: the key counted in summaries, metrics and logs.
-LABELS: dict[Action, dict[Reason, str]] = {a: {r: f"{a.value}({r.value})" for r in Reason} for a in Action}
-ALL_LABELS: tuple[str, ...] = tuple(label for row in LABELS.values() for label in row.values())
+def label(action: Action, reason: Reason) -> str:
+    return f"{action.value}({reason.value})"
+
+
+ALL_LABELS: tuple[str, ...] = tuple(label(a, r) for a in Action for r in Reason)
 
 
 @dataclass(frozen=True, slots=True)
 class DecideParams:
     max_order_age_ns: int
-
-
-# NamedTuple(...) runs a Python-level __new__ (~220 ns); tuple.__new__ builds the same immutable
-# value in ~100 ns. Used where a value is built on every update; every field is passed (no defaults).
-_new = tuple.__new__
-
-# A decision that carries no order (keep, nothing) is a plain value: built once per (side, action,
-# reason) and shared, which is safe because NamedTuples are immutable and cheaper than building one.
-_PLAIN: dict[Side, dict[Action, dict[Reason, SideDecision]]] = {
-    s: {a: {r: SideDecision(s, a, r) for r in Reason} for a in (Action.KEEP, Action.NOTHING)} for s in Side
-}
 
 
 def decide_side(
@@ -113,39 +94,35 @@ def decide_side(
     now_ns: int,
 ) -> SideDecision:
     """One side's decision; see the module docstring for the rules."""
-    # Fields are unpacked, not read by name: a NamedTuple attribute read is not specialised by
-    # CPython 3.11 and costs about twice a tuple unpack per field (this runs twice per update).
-    price_ticks, qty_lots, blocked = target
-    if gate is not None:
-        blocked = gate
+    blocked = gate if gate is not None else target.blocked
     if resting is None:
         if blocked is not None:
-            return _PLAIN[side][NOTHING][blocked]
+            return SideDecision(side, Action.NOTHING, blocked)
         lock = lockouts.active(side, now_ns)
         if lock is not None:
-            return _PLAIN[side][NOTHING][lock]
-        return _new(SideDecision, (side, SEND, OPTIMAL_PRICE, price_ticks, qty_lots, ""))
-    cid, resting_ticks, remaining_lots, created_ns, in_flight = resting
+            return SideDecision(side, Action.NOTHING, lock)
+        return SideDecision(side, Action.SEND, Reason.OPTIMAL_PRICE, target.price_ticks, target.qty_lots)
+    cid = resting.client_order_id
     if blocked is not None:
-        if not in_flight:
-            return _new(SideDecision, (side, CANCEL, blocked, 0, 0, cid))
-        return _PLAIN[side][NOTHING][blocked]
-    if in_flight:
-        return _PLAIN[side][NOTHING][ORDER_IN_FLIGHT]
-    if now_ns - created_ns >= params.max_order_age_ns:
-        reason = MAX_ORDER_AGE
-    elif remaining_lots > qty_lots:
-        reason = SIZE_CHANGE
-    elif abs(price_ticks - resting_ticks) <= tolerance_ticks:
-        return _PLAIN[side][KEEP][WITHIN_TOLERANCE]
+        if resting.cancelling:
+            return SideDecision(side, Action.NOTHING, blocked)
+        return SideDecision(side, Action.CANCEL, blocked, cancel_client_order_id=cid)
+    if resting.in_flight:
+        return SideDecision(side, Action.NOTHING, Reason.ORDER_IN_FLIGHT)
+    if now_ns - resting.created_ns >= params.max_order_age_ns:
+        reason = Reason.MAX_ORDER_AGE
+    elif resting.remaining_lots > target.qty_lots:
+        reason = Reason.SIZE_CHANGE
+    elif abs(target.price_ticks - resting.price_ticks) <= tolerance_ticks:
+        return SideDecision(side, Action.KEEP, Reason.WITHIN_TOLERANCE)
     else:
-        reason = OPTIMAL_PRICE
+        reason = Reason.OPTIMAL_PRICE
     lock = lockouts.active(side, now_ns)
-    if lock is ORDER_LOCKOUT:
-        return _PLAIN[side][KEEP][lock]
+    if lock is Reason.ORDER_LOCKOUT:
+        return SideDecision(side, Action.KEEP, lock)
     if lock is not None:
-        return _new(SideDecision, (side, CANCEL, lock, 0, 0, cid))
-    return _new(SideDecision, (side, REPLACE, reason, price_ticks, qty_lots, cid))
+        return SideDecision(side, Action.CANCEL, lock, cancel_client_order_id=cid)
+    return SideDecision(side, Action.REPLACE, reason, target.price_ticks, target.qty_lots, cid)
 
 
 def decide(
@@ -161,6 +138,6 @@ def decide(
 ) -> tuple[SideDecision, SideDecision]:
     """Both sides' decisions, bid first."""
     return (
-        decide_side(BUY, bid, resting_bid, gate, lockouts, tolerance_ticks, params, now_ns),
-        decide_side(SELL, ask, resting_ask, gate, lockouts, tolerance_ticks, params, now_ns),
+        decide_side(Side.BUY, bid, resting_bid, gate, lockouts, tolerance_ticks, params, now_ns),
+        decide_side(Side.SELL, ask, resting_ask, gate, lockouts, tolerance_ticks, params, now_ns),
     )

@@ -11,8 +11,6 @@ from typing import Final
 
 _ALNUM = re.compile(r"[A-Za-z0-9]+")
 _DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
-_PAIRS: Final = tuple(a + b for a in _DIGITS for b in _DIGITS)  # base36(n).rjust(2, "0") for n < 36**2
-_PAIR_SPAN: Final = len(_PAIRS)
 
 
 def base36(n: int) -> str:
@@ -42,7 +40,6 @@ class ClientOrderIds:
     """
 
     WIDTH: Final = 7  # 36**7 = 78 billion orders per run
-    _LIMIT: Final = 36**WIDTH
 
     def __init__(self, prefix: str, *, start: int = 0, max_len: int = 32) -> None:
         if not _ALNUM.fullmatch(prefix):
@@ -51,24 +48,14 @@ class ClientOrderIds:
             raise ValueError(f"prefix {prefix!r} too long: ids would exceed {max_len} characters")
         self.prefix = prefix
         self._counter = start
-        self._head = ""  # the id's characters but the last two digits, for _head_high and _head_prefix
-        self._head_high: int | None = None
-        self._head_prefix = ""
 
     @property
     def issued(self) -> int:
         return self._counter
 
     def next_id(self) -> str:
-        """``prefix`` + ``base36(counter)`` zero-padded to WIDTH digits. Only the last two digits change
-        from one id to the next: they come from a table, and the head before them is formatted again
-        once every 36**2 ids (or when ``prefix`` is reassigned)."""
         n = self._counter
-        if n >= self._LIMIT:
+        if n >= 36**self.WIDTH:
             raise OverflowError("client order id counter exhausted")
-        high, low = divmod(n, _PAIR_SPAN)
-        if high != self._head_high or self.prefix is not self._head_prefix:
-            self._head = self.prefix + base36(n).rjust(self.WIDTH, "0")[:-2]
-            self._head_high, self._head_prefix = high, self.prefix
         self._counter = n + 1
-        return self._head + _PAIRS[low]
+        return self.prefix + base36(n).rjust(self.WIDTH, "0")

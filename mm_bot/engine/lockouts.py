@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mm_bot.engine.reasons import FILL_LOCKOUT, ORDER_LOCKOUT, REJECT_LOCKOUT, Reason
+from mm_bot.engine.reasons import Reason
 from mm_bot.model import Side
 
 
@@ -22,67 +22,39 @@ class LockoutParams:
 class Lockouts:
     """Deadlines per side and kind. ``active`` reports the most serious one still running."""
 
-    __slots__ = ("_any_until", "_fill_until", "_order_until", "_params", "_reject_until")
-
     def __init__(self, params: LockoutParams) -> None:
         self._params = params
-        self._fill_until = {Side.BUY: 0, Side.SELL: 0}
-        self._reject_until = {Side.BUY: 0, Side.SELL: 0}
-        self._order_until = {Side.BUY: 0, Side.SELL: 0}
-        # The latest of the three per side: ``active`` answers "none" with one lookup (most calls).
-        self._any_until = {Side.BUY: 0, Side.SELL: 0}
+        # kind -> side -> the time the lockout ends; ordered by seriousness for ``active``
+        self._until: dict[Reason, dict[Side, int]] = {
+            kind: {Side.BUY: 0, Side.SELL: 0}
+            for kind in (Reason.REJECT_LOCKOUT, Reason.FILL_LOCKOUT, Reason.ORDER_LOCKOUT)
+        }
 
     def on_fill(self, side: Side, now_ns: int) -> None:
-        until = now_ns + self._params.after_fill_ns
-        if until > self._fill_until[side]:
-            self._fill_until[side] = until
-            if until > self._any_until[side]:
-                self._any_until[side] = until
+        self._extend(Reason.FILL_LOCKOUT, side, now_ns + self._params.after_fill_ns)
 
     def on_reject(self, side: Side, now_ns: int) -> None:
-        until = now_ns + self._params.after_reject_ns
-        if until > self._reject_until[side]:
-            self._reject_until[side] = until
-            if until > self._any_until[side]:
-                self._any_until[side] = until
+        self._extend(Reason.REJECT_LOCKOUT, side, now_ns + self._params.after_reject_ns)
 
     def on_order_sent(self, side: Side, now_ns: int) -> None:
-        until = now_ns + self._params.between_orders_ns  # every send: a comparison, not a max() call
-        if until > self._order_until[side]:
-            self._order_until[side] = until
-            if until > self._any_until[side]:
-                self._any_until[side] = until
+        self._extend(Reason.ORDER_LOCKOUT, side, now_ns + self._params.between_orders_ns)
 
     def active(self, side: Side, now_ns: int) -> Reason | None:
         """The lockout in force on ``side`` at ``now_ns``: reject, then fill, then order; or None."""
-        if now_ns >= self._any_until[side]:
-            return None
-        if now_ns < self._reject_until[side]:
-            return REJECT_LOCKOUT
-        if now_ns < self._fill_until[side]:
-            return FILL_LOCKOUT
-        if now_ns < self._order_until[side]:
-            return ORDER_LOCKOUT
+        for kind, until in self._until.items():
+            if now_ns < until[side]:
+                return kind
         return None
 
-    def next_change_ns(self, side: Side, now_ns: int) -> int:
-        """The next deadline on ``side`` after ``now_ns`` (when ``active`` may change), or 0 if none."""
-        later = [
-            t
-            for t in (self._fill_until[side], self._reject_until[side], self._order_until[side])
-            if t > now_ns
-        ]
-        return min(later) if later else 0
-
-    def next_deadline_ns(self, now_ns: int) -> int:
-        """The first deadline after ``now_ns`` on either side, or 0 if none (one call per update)."""
-        nxt = 0
-        for deadlines in (self._fill_until, self._reject_until, self._order_until):
-            for t in deadlines.values():
-                if t > now_ns and (nxt == 0 or t < nxt):
-                    nxt = t
-        return nxt
+    def next_deadline_ns(self, now_ns: int) -> int | None:
+        """The first deadline after ``now_ns`` on either side (when ``active`` may change), or None."""
+        later = [t for until in self._until.values() for t in until.values() if t > now_ns]
+        return min(later) if later else None
 
     def until_ns(self, side: Side) -> int:
         """When every lockout on ``side`` has ended (0 if none ever ran)."""
-        return self._any_until[side]
+        return max(until[side] for until in self._until.values())
+
+    def _extend(self, kind: Reason, side: Side, until_ns: int) -> None:
+        if until_ns > self._until[kind][side]:
+            self._until[kind][side] = until_ns

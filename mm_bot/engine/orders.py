@@ -1,32 +1,26 @@
 """The order table: our own orders by client order id, each an immutable snapshot (sans-IO).
 
-Every event goes through the lifecycle's transition table (``mm_bot.engine.order_states``, which also
-describes the races it accepts); an event that does not fit raises ``OrderStateError`` and leaves the
-order unchanged.
+Every venue event goes through the lifecycle's transition table (``mm_bot.engine.order_states``, which
+also describes the races it accepts); an event that does not fit raises ``OrderStateError`` and leaves
+the order unchanged. Reconciliation, where the venue's word overrides our table, has its own two
+operations: ``adopt`` (an order of ours the venue holds that we were not tracking) and ``resolve`` (the
+venue says how a live order ended).
 
 Exposure counts an order's remaining lots as fillable until the venue says it is gone, including
 ``PENDING_NEW`` and ``PENDING_CANCEL``. Fills carrying a ``trade_id`` are deduplicated per order (a
 replayed fill after a reconnect is a no-op). Terminal orders move to a bounded history.
-
-The lifecycle vocabulary and the client order id helpers (``mm_bot.engine.ids``) are re-exported here.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections import OrderedDict
-from typing import Final, NamedTuple
+from dataclasses import dataclass
 
 from mm_bot.engine.ids import ClientOrderIds, base36, run_prefix
 from mm_bot.engine.order_states import (
     IN_FLIGHT_STATES,
     INITIAL_STATE,
-    ON_ACK,
-    ON_CANCEL_REJECTED,
-    ON_CANCEL_REQUEST,
-    ON_CANCELLED,
-    ON_FINAL_FILL,
-    ON_PARTIAL_FILL,
-    ON_REJECT,
     RESUME,
     TERMINAL_STATES,
     TRANSITIONS,
@@ -35,10 +29,12 @@ from mm_bot.engine.order_states import (
     OrderStateError,
     Resume,
     UnknownOrderId,
+    next_state,
     resume_state,
 )
 from mm_bot.model import (
     CancelRejected,
+    OpenOrder,
     OrderAccepted,
     OrderCancelled,
     OrderRejected,
@@ -52,6 +48,7 @@ __all__ = [
     "INITIAL_STATE",
     "IN_FLIGHT_STATES",
     "RESUME",
+    "TAKER_TYPES",
     "TERMINAL_STATES",
     "TRANSITIONS",
     "ClientOrderIds",
@@ -69,14 +66,12 @@ __all__ = [
 ]
 
 S, E = OrderState, OrderEventKind
-# A tuple, not a set: OrderType's Enum hash is a Python-level call, `in` on a tuple compares identities.
-_TAKER_TYPES: Final = (OrderType.IOC, OrderType.MARKET)
-_BUY: Final = Side.BUY
+TAKER_TYPES = frozenset({OrderType.IOC, OrderType.MARKET})  # orders that end by themselves: not quotes
 
 
-class Order(NamedTuple):
-    """One order as we know it. Immutable: each event produces a new snapshot (a NamedTuple, built
-    positionally by the table's handlers: see ``_moved``).
+@dataclass(frozen=True, slots=True)
+class Order:
+    """One order as we know it; each event produces a new snapshot.
 
     ``accepted_ns`` is the ack's receive time, or the first fill's if that came first.
     ``fill_notional`` is the sum of price_ticks * qty_lots over the fills (exact, for the average).
@@ -93,7 +88,7 @@ class Order(NamedTuple):
     fill_notional: int = 0
     fees_quote: float = 0.0
     trade_ids: frozenset[str] = frozenset()
-    reason: str = ""  # the venue's last reject or cancel reason
+    reason: str = ""  # the venue's last reject or cancel reason, or how reconciliation ended it
 
     @property
     def client_order_id(self) -> str:
@@ -102,6 +97,11 @@ class Order(NamedTuple):
     @property
     def side(self) -> Side:
         return self.request.side
+
+    @property
+    def is_quote(self) -> bool:
+        """A resting quote (limit or post-only), as opposed to a taker order that ends by itself."""
+        return self.request.order_type not in TAKER_TYPES
 
     @property
     def remaining_lots(self) -> int:
@@ -128,56 +128,15 @@ class Order(NamedTuple):
         """Time since the order was sent."""
         return now_ns - self.sent_ns
 
-    def accepted_age_ns(self, now_ns: int) -> int | None:
-        """Time the order has rested since the venue accepted it; None before that."""
-        return None if self.accepted_ns is None else now_ns - self.accepted_ns
 
+@dataclass(frozen=True, slots=True)
+class SideSummary:
+    """One side for the quoting logic: its newest live quote, whether any quote there awaits the venue,
+    and the exposure of every live order on the side (taker orders included: they may still fill)."""
 
-# Order(...) without NamedTuple.__new__'s Python frame: the handlers pass every field, in order.
-_new: Final = tuple.__new__
-_ORDER_DEFAULTS: Final = tuple(Order._field_defaults.values())  # the fields after updated_ns
-
-
-def _moved(
-    order: Order,
-    state: OrderState,
-    updated_ns: int,
-    accepted_ns: int | None,
-    cancel_requested_ns: int | None,
-    cancels_in_flight: int,
-    reason: str,
-) -> Order:
-    """``order`` after a lifecycle event (the fill fields are kept). Three times cheaper than
-    ``order._replace(...)``, whose keyword handling costs about a microsecond per event."""
-    # Unpacked, not read by name: NamedTuple attribute reads are not specialised by CPython 3.11.
-    request, _, sent_ns, _, _, _, _, filled_lots, fill_notional, fees_quote, trade_ids, _ = order
-    return _new(
-        Order,
-        (
-            request,
-            state,
-            sent_ns,
-            updated_ns,
-            accepted_ns,
-            cancel_requested_ns,
-            cancels_in_flight,
-            filled_lots,
-            fill_notional,
-            fees_quote,
-            trade_ids,
-            reason,
-        ),
-    )
-
-
-def _resolve(order: Order, kind: OrderEventKind, target: OrderState | Resume | None) -> OrderState:
-    """A column lookup that gave no state: no entry is an illegal event, RESUME the pre-cancel state."""
-    if target is None:
-        raise OrderStateError(order.client_order_id, order.state, kind.value)
-    return resume_state(order) if target is RESUME else target
-
-
-SideSummary = tuple[Order | None, bool, int]  # see OrderTable.side_summary
+    newest: Order | None
+    in_flight: bool
+    exposure_lots: int
 
 
 class OrderTable:
@@ -189,38 +148,39 @@ class OrderTable:
 
     def __init__(self, history: int = 1000) -> None:
         self._live: dict[str, Order] = {}
-        self.version = 0  # bumped on every change: lets callers skip work when nothing changed
         self._done: OrderedDict[str, Order] = OrderedDict()
         self._history = history
-        self._summaries: tuple[SideSummary, SideSummary] | None = None  # until the live orders change
+        self.version = 0  # bumped on every change
+        self.changed: list[Order] = []  # snapshots stored since the owner last cleared it (for the journal)
 
-    # ------------------------------------------------------------------ events
+    # ------------------------------------------------------------------ our requests
     def on_send(self, request: OrderRequest, now_ns: int) -> Order:
-        order = self._live[request.client_order_id] = self._sent(request, now_ns)
-        self._summaries = None
-        self.version += 1
+        order = self._sent(request, now_ns)
+        self._store(order)
         return order
 
+    def on_cancel_request(self, client_order_id: str, now_ns: int) -> Order:
+        return self._store(self._cancel_requested(client_order_id, now_ns))
+
+    def on_replace(self, old_client_order_id: str, request: OrderRequest, now_ns: int) -> Order:
+        """``on_cancel_request(old_client_order_id)`` then ``on_send(request)`` as one change: both are
+        checked before either is applied, so an error leaves the table unchanged. Returns the new order."""
+        cancelling = self._cancel_requested(old_client_order_id, now_ns)
+        order = self._sent(request, now_ns)
+        self._store(cancelling)
+        self._store(order)
+        self.version -= 1  # one change
+        return order
+
+    # ------------------------------------------------------------------ venue events
     def on_ack(self, event: OrderAccepted) -> Order:
-        cid = event.client_order_id
-        order = self._live.get(cid)
+        order = self._live.get(event.client_order_id)
         if order is None:
-            return self._settled(cid, E.ACK)  # a late ack, absorbed
-        state = ON_ACK.get(order.state)
-        if not isinstance(state, OrderState):
-            state = _resolve(order, E.ACK, state)
+            return self._settled(event.client_order_id, E.ACK)  # a late ack, absorbed
         accepted_ns = event.ts_ns if order.accepted_ns is None else order.accepted_ns
+        state = next_state(order, E.ACK)
         return self._store(
-            cid,
-            _moved(
-                order,
-                state,
-                event.ts_ns,
-                accepted_ns,
-                order.cancel_requested_ns,
-                order.cancels_in_flight,
-                order.reason,
-            ),
+            dataclasses.replace(order, state=state, updated_ns=event.ts_ns, accepted_ns=accepted_ns)
         )
 
     def on_reject(self, event: OrderRejected) -> Order:
@@ -228,22 +188,11 @@ class OrderTable:
         order = self._live.get(cid)
         if order is None:
             return self._settled(cid, E.REJECT)  # duplicate, absorbed
-        state = ON_REJECT.get(order.state)
-        if not isinstance(state, OrderState):
-            state = _resolve(order, E.REJECT, state)
-        if order.accepted_ns is not None:
+        state = next_state(order, E.REJECT)
+        if order.accepted:
             raise OrderStateError(cid, order.state, E.REJECT.value, "already accepted")
         return self._store(
-            cid,
-            _moved(
-                order,
-                state,
-                event.ts_ns,
-                order.accepted_ns,
-                order.cancel_requested_ns,
-                order.cancels_in_flight,
-                event.reason,
-            ),
+            dataclasses.replace(order, state=state, updated_ns=event.ts_ns, reason=event.reason)
         )
 
     def on_fill(self, fill: OwnFill) -> Order:
@@ -251,126 +200,88 @@ class OrderTable:
         order = self._live.get(cid) or self._done.get(cid)  # a late partial fill may trail the cancel
         if order is None:
             raise UnknownOrderId(cid, None, E.FILL.value, "no live or recent order has this id")
-        (
-            request,
-            old_state,
-            sent_ns,
-            _,
-            accepted_ns,
-            cancel_requested_ns,
-            cancels_in_flight,
-            filled_lots,
-            fill_notional,
-            fees_quote,
-            trade_ids,
-            reason,
-        ) = order  # unpacked: see _moved
-        trade_id = fill.trade_id
-        if trade_id and trade_id in trade_ids:
+        if fill.trade_id and fill.trade_id in order.trade_ids:
             return order  # replayed fill
-        qty = fill.qty_lots
-        remaining = request.qty_lots - filled_lots
-        kind, column = ON_FINAL_FILL if qty >= remaining else ON_PARTIAL_FILL
-        state = column.get(old_state)
-        if not isinstance(state, OrderState):
-            state = _resolve(order, kind, state)
-        if qty <= 0 or qty > remaining or fill.side is not request.side:
-            raise OrderStateError(cid, old_state, kind.value, _fill_problem(order, fill))
-        filled = _new(
-            Order,
-            (
-                request,
-                state,
-                sent_ns,
-                fill.ts_ns,  # updated_ns
-                fill.ts_ns if accepted_ns is None else accepted_ns,
-                cancel_requested_ns,
-                cancels_in_flight,
-                filled_lots + qty,
-                fill_notional + fill.price_ticks * qty,
-                fees_quote + fill.fee_quote,
-                trade_ids | {trade_id} if trade_id else trade_ids,
-                reason,
-            ),
+        kind = E.FINAL_FILL if fill.qty_lots >= order.remaining_lots else E.FILL
+        state = next_state(order, kind)
+        problem = _fill_problem(order, fill)
+        if problem:
+            raise OrderStateError(cid, order.state, kind.value, problem)
+        filled = dataclasses.replace(
+            order,
+            state=state,
+            updated_ns=fill.ts_ns,
+            accepted_ns=fill.ts_ns if order.accepted_ns is None else order.accepted_ns,
+            filled_lots=order.filled_lots + fill.qty_lots,
+            fill_notional=order.fill_notional + fill.price_ticks * fill.qty_lots,
+            fees_quote=order.fees_quote + fill.fee_quote,
+            trade_ids=order.trade_ids | {fill.trade_id} if fill.trade_id else order.trade_ids,
         )
-        return self._store(cid, filled)
-
-    def on_cancel_request(self, client_order_id: str, now_ns: int) -> Order:
-        return self._store(client_order_id, self._cancel_requested(client_order_id, now_ns))
-
-    def on_replace(self, old_client_order_id: str, request: OrderRequest, now_ns: int) -> Order:
-        """``on_cancel_request(old_client_order_id)`` then ``on_send(request)`` as one change (one
-        version bump): a replace is the commonest pair of commands. Both are checked before either
-        is applied, so an error leaves the table unchanged. Returns the new order."""
-        cancelling = self._cancel_requested(old_client_order_id, now_ns)
-        order = self._sent(request, now_ns)
-        live = self._live
-        live[old_client_order_id] = cancelling  # PENDING_CANCEL: still live
-        live[request.client_order_id] = order
-        self._summaries = None
-        self.version += 1
-        return order
-
-    def _sent(self, request: OrderRequest, now_ns: int) -> Order:
-        """The new order for ``request`` (not stored yet); raises on a duplicate id or no quantity."""
-        cid = request.client_order_id
-        if cid in self._live or cid in self._done:
-            existing = self._live.get(cid) or self._done[cid]
-            raise OrderStateError(cid, existing.state, E.SEND.value, "duplicate client order id")
-        if request.qty_lots <= 0:
-            raise OrderStateError(cid, None, E.SEND.value, f"qty_lots {request.qty_lots} is not positive")
-        # concatenated, not unpacked: a third cheaper
-        return _new(Order, (request, INITIAL_STATE, now_ns, now_ns) + _ORDER_DEFAULTS)  # noqa: RUF005
-
-    def _cancel_requested(self, client_order_id: str, now_ns: int) -> Order:
-        """The live order after a local cancel request (not stored yet; never terminal); raises if
-        the order is finished or unknown."""
-        order = self._live.get(client_order_id)
-        if order is None:
-            return self._settled(client_order_id, E.CANCEL_REQUEST)  # raises: the order is finished
-        state = ON_CANCEL_REQUEST.get(order.state)
-        if not isinstance(state, OrderState):
-            state = _resolve(order, E.CANCEL_REQUEST, state)
-        first_ns = now_ns if order.cancel_requested_ns is None else order.cancel_requested_ns
-        in_flight = order.cancels_in_flight + 1
-        return _moved(order, state, now_ns, order.accepted_ns, first_ns, in_flight, order.reason)
+        return self._store(filled)
 
     def on_cancelled(self, event: OrderCancelled) -> Order:
-        cid = event.client_order_id
-        order = self._live.get(cid)
+        order = self._live.get(event.client_order_id)
         if order is None:
-            return self._settled(cid, E.CANCELLED)  # duplicate, absorbed
-        state = ON_CANCELLED.get(order.state)
-        if not isinstance(state, OrderState):
-            state = _resolve(order, E.CANCELLED, state)
-        return self._store(
-            cid,
-            _moved(order, state, event.ts_ns, order.accepted_ns, order.cancel_requested_ns, 0, event.reason),
+            return self._settled(event.client_order_id, E.CANCELLED)  # duplicate, absorbed
+        state = next_state(order, E.CANCELLED)
+        cancelled = dataclasses.replace(
+            order, state=state, updated_ns=event.ts_ns, cancels_in_flight=0, reason=event.reason
         )
+        return self._store(cancelled)
 
     def on_cancel_rejected(self, event: CancelRejected) -> Order:
-        cid = event.client_order_id
-        order = self._live.get(cid)
+        order = self._live.get(event.client_order_id)
         if order is None:
-            return self._settled(cid, E.CANCEL_REJECTED)  # the cancel lost the race, absorbed
-        state = ON_CANCEL_REJECTED.get(order.state)
-        if not isinstance(state, OrderState):
-            state = _resolve(order, E.CANCEL_REJECTED, state)
+            return self._settled(event.client_order_id, E.CANCEL_REJECTED)  # lost the race, absorbed
+        state = next_state(order, E.CANCEL_REJECTED)
         in_flight = order.cancels_in_flight - 1
         if in_flight > 0:
             state = S.PENDING_CANCEL  # a re-sent cancel is still unanswered
-        return self._store(
-            cid,
-            _moved(
-                order,
-                state,
-                event.ts_ns,
-                order.accepted_ns,
-                order.cancel_requested_ns,
-                in_flight,
-                event.reason,
-            ),
+        answered = dataclasses.replace(
+            order, state=state, updated_ns=event.ts_ns, cancels_in_flight=in_flight, reason=event.reason
         )
+        return self._store(answered)
+
+    # ------------------------------------------------------------------ reconciliation
+    def adopt(self, report: OpenOrder, order_type: OrderType, now_ns: int) -> Order:
+        """Track an order of ours that the venue holds open but our table does not have live (a crashed
+        session's, or one we had concluded never took effect): live again, as the venue reports it."""
+        known = self._live.get(report.client_order_id) or self._done.pop(report.client_order_id, None)
+        filled = report.qty_lots - report.remaining_lots
+        request = OrderRequest(
+            report.client_order_id, report.side, report.price_ticks, report.qty_lots, order_type
+        )
+        order = Order(
+            request,
+            S.PARTIALLY_FILLED if filled > 0 else S.OPEN,
+            known.sent_ns if known is not None else now_ns,
+            now_ns,
+            accepted_ns=now_ns,
+            filled_lots=filled,
+            fill_notional=known.fill_notional if known is not None else report.price_ticks * filled,
+            fees_quote=known.fees_quote if known is not None else 0.0,
+            trade_ids=known.trade_ids if known is not None else frozenset(),
+            reason="adopted",
+        )
+        return self._store(order)
+
+    def resolve(self, client_order_id: str, state: OrderState, reason: str, now_ns: int) -> Order:
+        """End a live order as the venue reports it (``state`` terminal), whatever our table thought:
+        used when reconciliation or a status lookup learns the order's fate."""
+        if not state.is_terminal:
+            raise ValueError(f"resolve needs a terminal state, got {state.value}")
+        order = self._live.get(client_order_id)
+        if order is None:
+            return self._settled(client_order_id, E.CANCELLED)
+        ended = dataclasses.replace(order, state=state, updated_ns=now_ns, cancels_in_flight=0, reason=reason)
+        return self._store(ended)
+
+    def inherit(self, request: OrderRequest, sent_ns: int) -> Order:
+        """An order a previous session sent and did not see end (from the journal): tracked as
+        ``PENDING_NEW`` (fillable) until reconciliation learns its fate."""
+        order = Order(request, S.PENDING_NEW, sent_ns, sent_ns, reason="inherited")
+        self._store(order)
+        return order
 
     # ------------------------------------------------------------------ queries
     def get(self, client_order_id: str) -> Order | None:
@@ -381,57 +292,64 @@ class OrderTable:
 
     def live_orders(self, side: Side | None = None) -> list[Order]:
         """Every order not in a terminal state, oldest sent first."""
-        return [o for o in self._live.values() if side is None or o.request.side is side]
+        return [o for o in self._live.values() if side is None or o.side is side]
 
     def exposure_lots(self, side: Side) -> int:
         """Lots that may still fill on ``side``: the remaining quantity of every non-terminal order."""
-        return self.side_summary(side)[2]
+        return sum(o.remaining_lots for o in self._live.values() if o.side is side)
 
     def resting(self, side: Side) -> Order | None:
-        """Our quote on ``side``: the newest live order there (None if there is none).
-
-        After a replace (cancel + new) that is the new order. Pair it with ``in_flight(side)``: while
-        any order on the side awaits an ack or a cancel answer, the quoting logic must not stack another.
-        """
-        for order in reversed(self._live.values()):
-            if order.side is side:
-                return order
-        return None
+        """Our quote on ``side``: the newest live quote order there (None if there is none)."""
+        return self.side_summary(side).newest
 
     def side_summary(self, side: Side) -> SideSummary:
-        """One pass for the quoting logic: the side's newest resting QUOTE (limit or post-only; an
-        IOC or market order is not a quote), whether any quote there awaits the venue, and the
-        exposure of every live order on the side (IOCs included: they may still fill)."""
-        return self.side_summaries()[0 if side is _BUY else 1]
-
-    def side_summaries(self) -> tuple[SideSummary, SideSummary]:
-        """``side_summary`` of the buy and the sell side, computed in one pass. Read on every market
-        update, they change only with our own orders: kept until the next change (book updates in
-        between read them for free)."""
-        summaries = self._summaries
-        if summaries is None:
-            summaries = self._summaries = self._summarize()
-        return summaries
+        newest: Order | None = None
+        in_flight = False
+        exposure = 0
+        for order in self._live.values():
+            if order.side is not side:
+                continue
+            exposure += order.remaining_lots
+            if order.is_quote:
+                newest = order
+                in_flight = in_flight or order.in_flight
+        return SideSummary(newest, in_flight, exposure)
 
     def in_flight(self, side: Side) -> bool:
         """Whether any live order on ``side`` awaits the venue (PENDING_NEW or PENDING_CANCEL)."""
         return any(o.in_flight for o in self._live.values() if o.side is side)
-
-    def overdue(self, now_ns: int, *, ack_timeout_ns: int, cancel_timeout_ns: int) -> list[Order]:
-        """Orders whose venue answer is late: unacked past ``ack_timeout_ns`` since send, or cancels
-        unanswered past ``cancel_timeout_ns`` since the first cancel request. Look these up by client id."""
-        return [
-            o
-            for o in self._live.values()
-            if (o.state is S.PENDING_NEW and now_ns - o.sent_ns > ack_timeout_ns)
-            or (o.state is S.PENDING_CANCEL and now_ns - (o.cancel_requested_ns or 0) > cancel_timeout_ns)
-        ]
 
     def history(self) -> list[Order]:
         """The most recent terminal orders, oldest first (at most ``history`` of them)."""
         return list(self._done.values())
 
     # ------------------------------------------------------------------ internals
+    def _sent(self, request: OrderRequest, now_ns: int) -> Order:
+        """The new order for ``request`` (not stored yet); raises on a duplicate id or no quantity."""
+        cid = request.client_order_id
+        existing = self.get(cid)
+        if existing is not None:
+            raise OrderStateError(cid, existing.state, E.SEND.value, "duplicate client order id")
+        if request.qty_lots <= 0:
+            raise OrderStateError(cid, None, E.SEND.value, f"qty_lots {request.qty_lots} is not positive")
+        return Order(request, INITIAL_STATE, now_ns, now_ns)
+
+    def _cancel_requested(self, client_order_id: str, now_ns: int) -> Order:
+        """The live order after a local cancel request (not stored yet); raises if it is finished or
+        unknown."""
+        order = self._live.get(client_order_id)
+        if order is None:
+            self._settled(client_order_id, E.CANCEL_REQUEST)  # raises: the order is finished or unknown
+            raise AssertionError("unreachable")  # pragma: no cover
+        first_ns = now_ns if order.cancel_requested_ns is None else order.cancel_requested_ns
+        return dataclasses.replace(
+            order,
+            state=next_state(order, E.CANCEL_REQUEST),
+            updated_ns=now_ns,
+            cancel_requested_ns=first_ns,
+            cancels_in_flight=order.cancels_in_flight + 1,
+        )
+
     def _settled(self, client_order_id: str, kind: OrderEventKind) -> Order:
         """An event for an order that is not live: a terminal order absorbs what its row lists (terminal
         rows lead nowhere else) and refuses the rest; an id we do not know raises UnknownOrderId."""
@@ -442,40 +360,19 @@ class OrderTable:
             raise OrderStateError(client_order_id, order.state, kind.value)
         return order
 
-    def _store(self, client_order_id: str, order: Order) -> Order:
+    def _store(self, order: Order) -> Order:
         self.version += 1
-        self._summaries = None
+        self.changed.append(order)
+        cid = order.client_order_id
         if not order.state.is_terminal:
-            self._live[client_order_id] = order
+            self._live[cid] = order
             return order
-        self._live.pop(client_order_id, None)
-        self._done[client_order_id] = order
+        self._live.pop(cid, None)
+        self._done[cid] = order
+        self._done.move_to_end(cid)
         while len(self._done) > self._history:
             self._done.popitem(last=False)
         return order
-
-    def _summarize(self) -> tuple[SideSummary, SideSummary]:
-        """Both sides of ``side_summary`` in one pass (spelled out per side: lists indexed by side cost
-        ~40% more)."""
-        buy: Order | None = None
-        sell: Order | None = None
-        buy_in_flight = sell_in_flight = False
-        buy_lots = sell_lots = 0
-        for order in self._live.values():
-            request = order.request
-            lots = request.qty_lots - order.filled_lots
-            quote = request.order_type not in _TAKER_TYPES
-            if request.side is _BUY:
-                buy_lots += lots
-                if quote:
-                    buy = order
-                    buy_in_flight = buy_in_flight or order.state in IN_FLIGHT_STATES
-            else:
-                sell_lots += lots
-                if quote:
-                    sell = order
-                    sell_in_flight = sell_in_flight or order.state in IN_FLIGHT_STATES
-        return (buy, buy_in_flight, buy_lots), (sell, sell_in_flight, sell_lots)
 
 
 def _fill_problem(order: Order, fill: OwnFill) -> str:

@@ -1,59 +1,37 @@
 """``SimVenue``: the Venue port over the in-process ``SimExchange`` (paper trading and backtests).
 
-The exchange is sans-IO; this adapter gives it a clock. In paper mode the clock is the wall clock
-and ``events()`` advances the exchange in real time, sleeping until the exchange's next event is
-due (at most ``max_sleep_s``, so commands sent meanwhile are picked up promptly). With a virtual
-clock (``realtime=False``) it jumps straight to the next event and never sleeps: a backtest.
-
-Translation is the only other job: sim events and commands <-> ``mm_bot.model`` types. Only our
-own account's private events are passed on.
+The exchange is sans-IO; this adapter gives it the wall clock: ``events()`` advances the exchange in
+real time, sleeping until its next event is due or a command we sent wakes it. Requests are answered
+at once (the exchange models their latency itself). Virtual-time runs drive the exchange without
+this adapter (``mm_bot.virtual``). Translation between the two vocabularies is ``sim_translate``'s;
+only our own account's private events are passed on.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
-from decimal import Decimal
 
 from mm_bot.errors import TransientVenueError
 from mm_bot.model import (
     AccountSnapshot,
-    BookSnapshot,
-    CancelRejected,
-    Heartbeat,
     Instrument,
-    Liquidity,
     OpenOrder,
-    OrderAccepted,
-    OrderCancelled,
-    OrderRejected,
+    OrderReport,
     OrderRequest,
-    OrderType,
     OwnFill,
-    PublicTrade,
-    Side,
     VenueCapabilities,
     VenueEvent,
 )
+from mm_bot.venues import sim_translate as translate
+from mm_bot.venues.sim_translate import instrument_for, to_model_event, to_sim_order
 from sim import events as sev
 from sim.exchange import SimExchange
 
-_ORDER_TYPES = {
-    OrderType.LIMIT: sev.OrderType.LIMIT,
-    OrderType.POST_ONLY: sev.OrderType.POST_ONLY,
-    OrderType.IOC: sev.OrderType.IOC,
-    OrderType.MARKET: sev.OrderType.MARKET,
-}
-
-
-def instrument_for(exchange: SimExchange, symbol: str) -> Instrument:
-    """The bot's view of the exchange's instrument (exact decimal tick and lot)."""
-    inst = exchange.config.instrument
-    return Instrument(
-        symbol, inst.base, inst.quote, Decimal(repr(inst.tick_size)), Decimal(repr(inst.lot_size))
-    )
+__all__ = ["SimVenue", "instrument_for", "to_model_event"]
 
 
 class SimVenue:
@@ -64,16 +42,11 @@ class SimVenue:
         *,
         account: str = "me",
         clock_ns: Callable[[], int] = time.time_ns,
-        realtime: bool = True,
-        max_sleep_s: float = 0.005,
-        end_ns: int | None = None,
     ) -> None:
         self._ex = exchange
         self._account = account
         self._clock = clock_ns
-        self._realtime = realtime
-        self._max_sleep_s = max_sleep_s
-        self._end_ns = end_ns
+        self._wake = asyncio.Event()  # a command was submitted: the exchange's next event may be sooner
         self._queue: deque[VenueEvent] = deque()
         self._closed = False
         self._instrument = instrument_for(exchange, symbol)
@@ -96,10 +69,7 @@ class SimVenue:
 
     async def close(self) -> None:
         self._closed = True
-
-    def now_ns(self) -> int:
-        """The venue's clock: the wall clock in paper mode, the exchange's virtual time otherwise."""
-        return self._clock() if self._realtime else self._ex.now_ns
+        self._wake.set()
 
     async def events(self) -> AsyncIterator[VenueEvent]:
         queue = self._queue
@@ -107,31 +77,16 @@ class SimVenue:
             if queue:
                 yield queue.popleft()
                 continue
-            if self._realtime:
-                self._enqueue(self._ex.advance(self._clock()))
-                if not queue:
-                    nxt = self._ex.next_event_time_ns()
-                    wait = self._max_sleep_s if nxt is None else (nxt - self._clock()) / 1e9
-                    await asyncio.sleep(min(max(wait, 0.0), self._max_sleep_s))
-            else:
+            self._enqueue(self._ex.advance(self._clock()))
+            if not queue:
                 nxt = self._ex.next_event_time_ns()
-                if nxt is None or (self._end_ns is not None and nxt > self._end_ns):
-                    return
-                self._enqueue(self._ex.advance(max(nxt, self._ex.now_ns)))
-                if not queue:
-                    yield Heartbeat(self._ex.now_ns)  # lets the runner see virtual time move
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(None if nxt is None else max(nxt - self._clock(), 0) / 1e9):
+                        await self._wake.wait()
 
     async def place(self, request: OrderRequest) -> None:
-        self._submit(
-            sev.PlaceOrder(
-                self._account,
-                request.client_order_id,
-                sev.Side(int(request.side)),
-                request.price_ticks,
-                request.qty_lots,
-                _ORDER_TYPES[request.order_type],
-            )
-        )
+        self._submit(to_sim_order(request, self._account))
 
     async def cancel(self, client_order_id: str) -> None:
         self._submit(sev.CancelOrder(self._account, client_order_id))
@@ -140,13 +95,16 @@ class SimVenue:
         self._submit(sev.CancelAll(self._account))
 
     async def open_orders(self) -> list[OpenOrder]:
-        return [
-            OpenOrder(o.client_order_id, Side(int(o.side)), o.price_ticks, o.qty_lots, o.remaining_lots)
-            for o in self._ex.open_orders(self._account)
-        ]
+        return translate.open_orders(self._ex, self._account)
+
+    async def order_status(self, client_order_id: str) -> OrderReport:
+        return translate.order_report(self._ex, self._account, client_order_id)
+
+    async def fills_since(self, since_ns: int) -> list[OwnFill]:
+        return translate.fills_since(self._ex, self._account, since_ns)
 
     async def account(self) -> AccountSnapshot:
-        return AccountSnapshot({asset: bal.total for asset, bal in self._ex.account(self._account).items()})
+        return AccountSnapshot(translate.balances(self._ex, self._account))
 
     def queue_ahead_lots(self, client_order_id: str) -> int:
         return self._ex.queue_ahead(self._account, client_order_id)
@@ -154,8 +112,8 @@ class SimVenue:
     def _submit(self, command: sev.PlaceOrder | sev.CancelOrder | sev.CancelAll) -> None:
         if self._closed:
             raise TransientVenueError("sim venue is closed")
-        now = self._clock() if self._realtime else self._ex.now_ns
-        self._enqueue(self._ex.submit(command, now))
+        self._enqueue(self._ex.submit(command, self._clock()))
+        self._wake.set()
 
     def _enqueue(self, events: list[sev.Event]) -> None:
         out = self._queue
@@ -164,32 +122,3 @@ class SimVenue:
             converted = to_model_event(e, me)
             if converted is not None:
                 out.append(converted)
-
-
-def to_model_event(e: sev.Event, account: str) -> VenueEvent | None:
-    """A sim event as the bot sees it; None for events of other accounts."""
-    if isinstance(e, sev.BookSnapshot):
-        return BookSnapshot(e.ts_ns, e.exchange_ts_ns, e.seq, e.bids, e.asks)
-    if isinstance(e, sev.PublicTrade):
-        return PublicTrade(e.ts_ns, e.exchange_ts_ns, e.price_ticks, e.qty_lots, Side(int(e.aggressor_side)))
-    if getattr(e, "account", None) != account:
-        return None
-    if isinstance(e, sev.OwnFill):
-        liquidity = Liquidity.MAKER if e.liquidity == "maker" else Liquidity.TAKER
-        return OwnFill(
-            e.ts_ns,
-            e.client_order_id,
-            Side(int(e.side)),
-            e.price_ticks,
-            e.qty_lots,
-            liquidity,
-            e.fee_quote,
-            str(e.trade_id),
-        )
-    if isinstance(e, sev.OrderAccepted):
-        return OrderAccepted(e.ts_ns, e.client_order_id)
-    if isinstance(e, sev.OrderRejected):
-        return OrderRejected(e.ts_ns, e.client_order_id, str(e.reason))
-    if isinstance(e, sev.OrderCancelled):
-        return OrderCancelled(e.ts_ns, e.client_order_id, str(e.reason))
-    return CancelRejected(e.ts_ns, e.client_order_id, str(e.reason))

@@ -14,6 +14,7 @@ from mm_bot.model import BookSnapshot, Side
 from mm_bot.strategy.glft import exact_depth_table
 from mm_bot.strategy.quote import QuoteInputs, compute_quote
 from mm_bot.wiring import market_params
+from tests.bot.core_driver import reconciled
 
 CONFIG = Path(__file__).resolve().parents[2] / "config.yaml"
 T0 = 1_700_000_000 * NS
@@ -28,7 +29,7 @@ def glft_core(horizon_kind: str, session_s: float = 3600.0) -> MarketCore:
         horizon=HorizonParams(horizon_kind, tau_s=60.0, session_length_s=session_s),  # type: ignore[arg-type]
         volatility=None,
     )
-    return MarketCore(p, ClientOrderIds("g"), T0)
+    return reconciled(MarketCore(p, ClientOrderIds("g"), T0), T0)
 
 
 def quoted(core: MarketCore, now_ns: int) -> tuple[int, int]:

@@ -137,7 +137,11 @@ def test_daily_tau_runs_down_with_the_clock(start_h: int, end_h: int, t: int, dt
 # --------------------------------------------------------------------------- in the core
 @functools.cache
 def default_params() -> MarketParams:
-    return market_params(load_config(CONFIG, environ={}).markets[0])
+    """The default config without periodic reconciliations within these tests' minutes."""
+    p = market_params(load_config(CONFIG, environ={}).markets[0])
+    return dataclasses.replace(
+        p, execution=dataclasses.replace(p.execution, reconcile_interval_ns=3_600 * NS)
+    )
 
 
 def session(at_end: AtEnd, length_s: float = 10.0) -> MarketParams:
@@ -168,7 +172,7 @@ class Driver(CoreDriver):
         return sent
 
     def quotes(self) -> list[str]:
-        return [o.client_order_id for o in self.core.orders.live_orders()]
+        return [o.client_order_id for o in self.core.table.live_orders()]
 
 
 def places(cmds: Sequence[Command]) -> list[OrderRequest]:
@@ -219,7 +223,7 @@ def test_flatten_at_session_end_cancels_and_sends_ioc() -> None:
     for c in cmds:
         if isinstance(c, Cancel):
             d.feed(OrderCancelled(T0 + 10 * NS + 3 * MS, c.client_order_id))
-    assert places(d.book(T0 + 11 * NS)) == [] and d.core.orders.live_orders() == []
+    assert places(d.book(T0 + 11 * NS)) == [] and d.core.table.live_orders() == []
 
 
 def test_flatten_short_position_buys_at_the_ask() -> None:
@@ -286,5 +290,5 @@ def test_flatten_ioc_is_not_cancelled_by_the_core() -> None:
         d.feed(OrderCancelled(T0 + 10 * NS + MS, cid))
     out = d.feed(OrderAccepted(T0 + 10 * NS + 2 * MS, ioc.client_order_id))
     assert ioc.client_order_id not in cancels(out)
-    order = d.core.orders.get(ioc.client_order_id)
+    order = d.core.table.get(ioc.client_order_id)
     assert order is not None and order.state is OrderState.OPEN

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import re
 from collections.abc import Callable
@@ -22,6 +23,7 @@ from mm_bot.engine.orders import (
     OrderState,
     OrderStateError,
     OrderTable,
+    SideSummary,
     UnknownOrderId,
     base36,
     resume_state,
@@ -372,8 +374,8 @@ def test_exposure_resting_and_ages() -> None:
     assert [o.client_order_id for o in table.live_orders()] == ["b1", "b2", "a1"]
     assert [o.client_order_id for o in table.live_orders(SELL)] == ["a1"]
     b1 = table.get("b1")
-    assert b1 is not None and b1.age_ns(1000) == 900 and b1.accepted_age_ns(1000) == 850
-    assert resting.accepted_age_ns(1000) is None
+    assert b1 is not None and b1.age_ns(1000) == 900 and b1.accepted_ns == 150
+    assert resting.accepted_ns is None
     table.on_cancelled(OrderCancelled(300, "b1"))
     assert table.exposure_lots(BUY) == 5 and table.resting(SELL) is not None
 
@@ -398,20 +400,6 @@ def test_in_flight_until_every_order_on_the_side_is_answered() -> None:
     assert table.resting(BUY) is None and not table.in_flight(BUY)
 
 
-def test_overdue_finds_late_acks_and_cancels() -> None:
-    """Unacked orders past the ack timeout and cancels past the cancel timeout are reported."""
-    table = OrderTable()
-    table.on_send(request("new"), 0)
-    table.on_send(request("ok"), 0)
-    table.on_ack(OrderAccepted(1, "ok"))
-    table.on_send(request("cxl"), 0)
-    table.on_ack(OrderAccepted(1, "cxl"))
-    table.on_cancel_request("cxl", 50)
-    assert table.overdue(100, ack_timeout_ns=200, cancel_timeout_ns=200) == []
-    late = table.overdue(300, ack_timeout_ns=200, cancel_timeout_ns=200)
-    assert {o.client_order_id for o in late} == {"new", "cxl"}
-
-
 def test_terminal_orders_are_pruned_to_history() -> None:
     """Only the last N terminal orders are kept; live orders are never pruned."""
     table = OrderTable(history=3)
@@ -429,7 +417,7 @@ LIVE_STATES = [s for s in S if not s.is_terminal]
 
 
 def _snapshot(table: OrderTable) -> tuple[object, ...]:
-    return (table.live_orders(), table.history(), table.side_summaries())
+    return (table.live_orders(), table.history(), table.side_summary(BUY), table.side_summary(SELL))
 
 
 @pytest.mark.parametrize("state", LIVE_STATES, ids=lambda s: s.value)
@@ -554,7 +542,7 @@ TestOrderLifecycle.settings = settings(max_examples=200, stateful_step_count=40,
 
 
 class SummaryLifecycle(OrderLifecycle):
-    """The same streams with IOCs mixed in: the cached side summaries always equal a fresh pass."""
+    """The same streams with IOCs mixed in: the side summaries always agree with the live orders."""
 
     @rule(side=st.sampled_from([BUY, SELL]), qty=st.integers(1, 6))
     def send_ioc(self, side: Side, qty: int) -> None:
@@ -580,15 +568,17 @@ class SummaryLifecycle(OrderLifecycle):
         self.model[cid] = Expected(side, qty)
 
     @invariant()
-    def summaries_are_a_fresh_pass(self) -> None:
-        summaries = self.table.side_summaries()
-        for side, summary in zip((BUY, SELL), summaries, strict=True):
+    def summaries_agree_with_the_live_orders(self) -> None:
+        for side in (BUY, SELL):
+            summary = self.table.side_summary(side)
             live = self.table.live_orders(side)
             quotes = [o for o in live if o.request.order_type is not OrderType.IOC]
             newest = quotes[-1] if quotes else None
-            assert summary == (newest, any(o.in_flight for o in quotes), sum(o.remaining_lots for o in live))
-            assert summary[0] is newest and self.table.side_summary(side) == summary
-            assert self.table.exposure_lots(side) == summary[2]
+            assert summary == SideSummary(
+                newest, any(o.in_flight for o in quotes), sum(o.remaining_lots for o in live)
+            )
+            assert summary.newest is newest
+            assert self.table.exposure_lots(side) == summary.exposure_lots
 
 
 TestSummaryLifecycle = SummaryLifecycle.TestCase
@@ -670,11 +660,11 @@ def test_states_hash_and_flag_terminal_consistently() -> None:
 
 
 def _changed(before: Order, after: Order) -> set[str]:
-    return {name for name in Order._fields if getattr(before, name) != getattr(after, name)}
+    return {f.name for f in dataclasses.fields(Order) if getattr(before, f.name) != getattr(after, f.name)}
 
 
 def test_each_event_changes_exactly_its_fields() -> None:
-    """Handlers build orders field by field, positionally: each event changes only the fields it is about."""
+    """Each event changes only the fields it is about."""
     table = OrderTable()
     req = request("c1")
     sent = table.on_send(req, 1)
@@ -726,20 +716,22 @@ def test_each_event_changes_exactly_its_fields() -> None:
     assert type(rejected) is Order and _changed(pending, rejected) == {"state", "updated_ns", "reason"}
 
 
-def test_side_summaries_are_both_side_summaries_and_follow_every_change() -> None:
-    """One pass for both sides, cached until the table changes: IOCs count as exposure, not as quotes."""
+def test_side_summaries_follow_every_change() -> None:
+    """IOCs count as exposure, not as quotes; the newest quote and the in-flight flag follow each event."""
     table = OrderTable()
-    assert table.side_summaries() == ((None, False, 0), (None, False, 0))
+    assert table.side_summary(BUY) == SideSummary(None, False, 0)
     table.on_send(request("b1"), 1)
     table.on_send(OrderRequest("i1", BUY, 99, 4, OrderType.IOC), 2)
     table.on_send(request("a1", side=SELL, qty=7), 3)
-    assert table.side_summaries() == ((table.get("b1"), True, 14), (table.get("a1"), True, 7))
-    assert table.side_summaries() == (table.side_summary(BUY), table.side_summary(SELL))
+    assert table.side_summary(BUY) == SideSummary(table.get("b1"), True, 14)
+    assert table.side_summary(SELL) == SideSummary(table.get("a1"), True, 7)
     table.on_ack(OrderAccepted(4, "b1"))
-    assert table.side_summary(BUY) == (table.get("b1"), False, 14)  # the unacked IOC is no quote
+    assert table.side_summary(BUY) == SideSummary(table.get("b1"), False, 14)  # the unacked IOC is no quote
     table.on_fill(fill("i1", 4))
-    assert table.side_summary(BUY) == (table.get("b1"), False, 10) and table.exposure_lots(BUY) == 10
+    assert (
+        table.side_summary(BUY) == SideSummary(table.get("b1"), False, 10) and table.exposure_lots(BUY) == 10
+    )
     table.on_cancel_request("a1", 5)
-    assert table.side_summary(SELL) == (table.get("a1"), True, 7)
+    assert table.side_summary(SELL) == SideSummary(table.get("a1"), True, 7)
     table.on_cancelled(OrderCancelled(6, "a1"))
-    assert table.side_summaries()[1] == (None, False, 0)
+    assert table.side_summary(SELL) == SideSummary(None, False, 0)

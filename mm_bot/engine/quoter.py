@@ -1,0 +1,142 @@
+"""The quoter: the model inputs (sigma, A and k, tau) and the quote the strategy wants (sans-IO).
+
+It owns the estimators: EWMA sigma, fed by accepted books, and the online A/k fit, fed by usable
+public trades. ``quote`` runs ``strategy.quote.compute_quote``, the pipeline the Z3 proofs cover; for
+GLFT with a session horizon it first takes the exact depths from the finite-horizon solution.
+``targets`` turns the quote into per-side orders in lots, shrunk to the room left under max position.
+
+The figures shown to people (``sigma``, ``last_a_k``) are the ones the last quote used: reading them
+never refits anything, so what a dashboard asks cannot change what the core decides.
+"""
+
+from __future__ import annotations
+
+import math
+
+from mm_bot.engine.core_types import MarketParams, trading_quote_params
+from mm_bot.engine.decide import SideTarget
+from mm_bot.engine.horizon import HorizonState
+from mm_bot.engine.reasons import Reason
+from mm_bot.model import Side
+from mm_bot.strategy.estimators import EwmaVolatility, IntensityCalibration, TradeIntensity
+from mm_bot.strategy.glft import GlftDepthTable, exact_depth_table
+from mm_bot.strategy.quote import Quote, QuoteInputs, compute_quote
+
+NO_TARGET = SideTarget(0, 0)
+
+
+class Quoter:
+    def __init__(self, params: MarketParams, horizon: HorizonState, start_ns: int) -> None:
+        self.params = params
+        self.horizon = horizon
+        self._tick = float(params.instrument.tick_size)
+        self._lot = float(params.instrument.lot_size)
+        self.vol = EwmaVolatility(params.volatility) if params.volatility is not None else None
+        self.intensity = TradeIntensity(params.intensity, start_ns) if params.intensity is not None else None
+        self.quote_params, exact = trading_quote_params(params)
+        self._exact_glft = exact
+        self._table: GlftDepthTable | None = None
+        self._table_key: tuple[object, ...] = ()
+        self.sigma = params.sigma_prior  # price units per sqrt(s), as the last update left it
+        self.last_quote: Quote | None = None
+        self.last_a_k = params.intensity_fixed or (math.nan, math.nan)
+        self.status = "fixed" if self.intensity is None else "warming_up"  # of the last A/k used
+
+    # ------------------------------------------------------------------------------- inputs
+    def on_book(self, ts_ns: int, mid: float) -> None:
+        if self.vol is None:
+            return
+        self.vol.update(ts_ns, mid)
+        if self.vol.is_warm:
+            p = self.params
+            self.sigma = min(max(self.vol.sigma_price_per_sqrt_s(), p.sigma_floor), p.sigma_cap)
+
+    def on_trade(self, ts_ns: int, price_ticks: int, qty_lots: int, mid: float) -> None:
+        if self.intensity is not None:
+            self.intensity.on_trade(ts_ns, price_ticks * self._tick, qty_lots * self._lot, mid)
+
+    def intensity_a_k(self, now_ns: int) -> tuple[float, float, bool]:
+        """(A per s, k per price, ready) to quote with at ``now_ns``."""
+        if self.intensity is None:
+            assert self.params.intensity_fixed is not None
+            a, k = self.params.intensity_fixed
+            return a, k, True
+        cal = self.intensity.calibration(now_ns)
+        self.status = cal.status
+        return cal.A_per_s, cal.k_per_price, cal.ready
+
+    def calibration(self, now_ns: int) -> IntensityCalibration | None:
+        """A fresh fit of the online estimator, for reports (None with fixed A and k)."""
+        return None if self.intensity is None else self.intensity.fit(now_ns)
+
+    def tau_s(self, now_ns: int) -> float:
+        return self.horizon.tau_s(now_ns)
+
+    # ------------------------------------------------------------------------------- quoting
+    def quote(
+        self, mid: float, best_bid: int, best_ask: int, position_lots: int, a: float, k: float, tau_s: float
+    ) -> Quote:
+        """The strategy's quote for these inputs: ``compute_quote``, the code the Z3 proofs cover."""
+        position_base = position_lots * self._lot
+        bid_depth = ask_depth = 0.0
+        if self._exact_glft:
+            table = self._depth_table(self.sigma, a, k, tau_s)
+            bid_depth, ask_depth = table.depths_at(position_base / self.quote_params.order_size_base)
+        inputs = QuoteInputs(
+            mid=mid,
+            inventory_base=position_base,
+            sigma=self.sigma,
+            A=a,
+            k=k,
+            tau_s=tau_s,
+            best_bid=best_bid * self._tick,
+            best_ask=best_ask * self._tick,
+            bid_depth=bid_depth,
+            ask_depth=ask_depth,
+        )
+        self.last_quote = compute_quote(inputs, self.quote_params)
+        self.last_a_k = (a, k)
+        return self.last_quote
+
+    def targets(self, quote: Quote, position_lots: int, others: dict[Side, int]) -> dict[Side, SideTarget]:
+        """Each side's order in lots. ``others`` are the lots the side's other live orders (e.g. one
+        whose cancel is on the way) may still fill: the new order only gets the room they leave."""
+        return {
+            Side.BUY: self._target(
+                Side.BUY,
+                quote.bid_ticks,
+                quote.bid_size_base,
+                quote.bid_allowed,
+                position_lots,
+                others[Side.BUY],
+            ),
+            Side.SELL: self._target(
+                Side.SELL,
+                quote.ask_ticks,
+                quote.ask_size_base,
+                quote.ask_allowed,
+                position_lots,
+                others[Side.SELL],
+            ),
+        }
+
+    def _target(
+        self, side: Side, ticks: int, size_base: float, allowed: bool, position_lots: int, others_lots: int
+    ) -> SideTarget:
+        lots = int(size_base / self._lot + 1e-9)
+        room = self.params.risk.max_position_lots - side * position_lots - others_lots
+        lots = min(lots, room)
+        if not allowed or lots < self.params.instrument.min_qty_lots or ticks <= 0:
+            return SideTarget(ticks, 0, Reason.MAX_POSITION)
+        return SideTarget(ticks, lots)
+
+    def _depth_table(self, sigma: float, a: float, k: float, tau_s: float) -> GlftDepthTable:
+        """The exact GLFT depth table (session horizons), recomputed when tau moves by a second or
+        sigma, A, k by more than their third significant digit (a solve is a matrix exponential)."""
+        key = (int(tau_s), f"{sigma:.3g}", f"{a:.3g}", f"{k:.3g}")
+        if self._table is None or key != self._table_key:
+            p = self.params.quote
+            q_max = max(1, int(p.max_position_base / p.order_size_base + 1e-9))
+            self._table = exact_depth_table(q_max, p.gamma, sigma, a, k, tau_s)
+            self._table_key = key
+        return self._table

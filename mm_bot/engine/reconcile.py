@@ -1,0 +1,108 @@
+"""Reconciliation: a pure comparison of the venue's report with our state, and what to do about it.
+
+The runner fetches a ``VenueReport`` (open orders, our fills since a point, balances); ``reconcile``
+compares it with the order table, the ledger and the expected balances, changes nothing, and returns
+a ``Reconciliation`` the core applies. It is the same code at start, after every reconnect, after an
+unexpected fill and on the periodic timer. Rules:
+
+- fills the ledger has not seen (by client order id and trade id) are applied, once;
+- an open order of ours (client id starting with our tag) that we track as unanswered was accepted;
+- an open order of ours we do not track live is adopted and cancelled (``orphan``): a crashed
+  session's, or one we had concluded never took effect. One we saw end after the report was
+  requested is left alone (the report is older than our news);
+- an order we track live that the venue does not list, sent before the report was requested, is
+  looked up by client id (it may have filled, been cancelled, or never arrived);
+- balances: for every asset with a baseline, the venue's total must equal the baseline plus what our
+  fills say (base: + position; quote: + cash - fees) within a tolerance; any difference is a
+  mismatch, and a mismatch pulls the market's quotes until a later reconciliation agrees.
+
+Orders whose client id does not start with our tag are someone else's (manual trading on the same
+account): counted, never touched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from mm_bot.engine.ledger import Ledger
+from mm_bot.engine.order_states import OrderState
+from mm_bot.engine.orders import OrderTable
+from mm_bot.model import Instrument, OpenOrder, OwnFill, VenueReport
+
+QUOTE_TOLERANCE = 1e-6  # relative (with a floor of this many quote units): venues round fees
+
+
+@dataclass(frozen=True, slots=True)
+class Reconciliation:
+    missed_fills: tuple[OwnFill, ...] = ()
+    accepted: tuple[OpenOrder, ...] = ()  # ours, unanswered for us, open at the venue
+    orphans: tuple[OpenOrder, ...] = ()  # ours, open at the venue, not live for us: adopt and cancel
+    lookups: tuple[str, ...] = ()  # live for us, not open at the venue: look up by client id
+    mismatches: tuple[str, ...] = ()  # what disagrees, for logs and metrics
+    foreign_orders: int = 0  # open orders that are not ours
+
+    @property
+    def agrees(self) -> bool:
+        return not self.mismatches
+
+
+def reconcile(
+    report: VenueReport,
+    table: OrderTable,
+    ledger: Ledger,
+    baseline: Mapping[str, float],
+    instrument: Instrument,
+    tag: str,
+) -> Reconciliation:
+    """Compare ``report`` with our state (see the module docstring); changes nothing."""
+    missed = tuple(f for f in report.fills if f.client_order_id.startswith(tag) and not ledger.seen(f))
+    accepted, orphans, foreign = [], [], 0
+    listed = set()
+    for o in report.open_orders:
+        listed.add(o.client_order_id)
+        if not o.client_order_id.startswith(tag):
+            foreign += 1
+            continue
+        ours = table.get(o.client_order_id)
+        if ours is None or ours.state.is_terminal:
+            if ours is not None and ours.updated_ns >= report.requested_ns:
+                continue  # it ended after the report was requested: our news is newer
+            orphans.append(o)
+        elif ours.state is OrderState.PENDING_NEW:
+            accepted.append(o)
+    lookups = tuple(
+        o.client_order_id
+        for o in table.live_orders()
+        if o.client_order_id not in listed and o.sent_ns < report.requested_ns
+    )
+    mismatches = (
+        () if report.balances is None else _balance_mismatches(report, ledger, missed, baseline, instrument)
+    )
+    return Reconciliation(missed, tuple(accepted), tuple(orphans), lookups, mismatches, foreign)
+
+
+def _balance_mismatches(
+    report: VenueReport,
+    ledger: Ledger,
+    missed: tuple[OwnFill, ...],
+    baseline: Mapping[str, float],
+    instrument: Instrument,
+) -> tuple[str, ...]:
+    assert report.balances is not None
+    tick, lot = float(instrument.tick_size), float(instrument.lot_size)
+    position = ledger.position_lots + sum(f.side * f.qty_lots for f in missed)
+    cash = ledger.cash_quote + sum(
+        -f.side * f.price_ticks * f.qty_lots * tick * lot - f.fee_quote for f in missed
+    )
+    expected = {instrument.base: position * lot, instrument.quote: cash}
+    out = []
+    for asset, change in expected.items():
+        if asset not in baseline:
+            continue
+        want = baseline[asset] + change
+        got = report.balances.get(asset, 0.0)
+        tolerance = lot / 2 if asset == instrument.base else QUOTE_TOLERANCE * max(1.0, abs(want))
+        if abs(got - want) > tolerance:
+            out.append(f"{asset}: venue {got!r}, our fills say {want!r}")
+    return tuple(out)
