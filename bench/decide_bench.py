@@ -10,12 +10,9 @@ with the core's own orders really placed, filled and cancelled, so every kind of
 - ``replay``: the recorded stream fed again to a fresh core in a tight loop. The core is
   deterministic, so it makes exactly the same decisions (checked) and the figures isolate the
   decision path itself. The stream is replayed ``--replays`` times (5); the headline ``p50_us``,
-  ``p99_us``, ... are the medians over the replays, each replay's figures are under ``replays``
-  (a shared cloud VM's noise moves one replay's p99 by 20-30%). ``host_ref_us`` times a fixed
-  pure-Python workload after each replay (median): the host's speed while the replays ran.
-
-Garbage collection follows the config's ``runtime.gc`` as the runner does: with ``idle`` (the
-default) the collector runs between updates, never inside a timed one (``mm_bot.runtime``).
+  ``p99_us``, ... are the medians over the replays, each replay's figures are under ``replays``.
+  ``host_ref_us`` times a fixed pure-Python workload after each replay (median): the host's speed
+  while the replays ran, to compare runs taken at different times on a shared machine.
 
 Usage: ``python bench/decide_bench.py [--json] [--seconds S] [--config PATH]``
 """
@@ -30,9 +27,8 @@ from collections import Counter
 from typing import Any
 
 from mm_bot.config import AppConfig, MarketConfig, load_config
+from mm_bot.engine.ids import ClientOrderIds
 from mm_bot.engine.market import MarketCore
-from mm_bot.engine.orders import ClientOrderIds
-from mm_bot.runtime import GcPolicy
 from mm_bot.virtual import run_virtual
 from mm_bot.wiring import market_params, sim_exchange
 
@@ -41,20 +37,16 @@ START_NS = 1_700_000_000 * 1_000_000_000
 
 def run(config_path: str, seconds: float, replays: int = 5) -> dict[str, Any]:
     cfg = load_config(config_path)
-    mcfg = cfg.markets[0]
-    gc_policy = GcPolicy(idle=cfg.runtime.gc == "idle")
-    gc_policy.start()
-    try:
-        return _run(cfg, mcfg, seconds, replays, gc_policy)
-    finally:
-        gc_policy.stop()
+    return _run(cfg, cfg.markets[0], seconds, replays)
 
 
-def _run(
-    cfg: AppConfig, mcfg: MarketConfig, seconds: float, replays: int, gc_policy: GcPolicy
-) -> dict[str, Any]:
+def new_core(cfg: AppConfig, mcfg: MarketConfig) -> MarketCore:
+    return MarketCore(market_params(mcfg, cfg.execution), ClientOrderIds("bench"), START_NS)
+
+
+def _run(cfg: AppConfig, mcfg: MarketConfig, seconds: float, replays: int) -> dict[str, Any]:
     exchange = sim_exchange(cfg, mcfg, START_NS)
-    core = MarketCore(market_params(mcfg), ClientOrderIds("bench"), START_NS)
+    core = new_core(cfg, mcfg)
     end_ns = START_NS + int(seconds * 1e9)
     samples: list[int] = []
     recorded: list[tuple[Any, int]] = []
@@ -67,7 +59,6 @@ def _run(
         t0 = perf()
         commands = core.on_event(event, now)
         samples.append(perf() - t0)
-        gc_policy.on_idle()
         return commands
 
     run_virtual(core, exchange, end_ns, step=timed)
@@ -75,15 +66,12 @@ def _run(
     runs = []
     host_refs: list[float] = []
     for _ in range(replays):
-        replay_core = MarketCore(market_params(mcfg), ClientOrderIds("bench"), START_NS)
+        replay_core = new_core(cfg, mcfg)
         replay_samples: list[int] = []
-        on_event = replay_core.on_event
-        on_idle = gc_policy.on_idle
         for event, now in recorded:
             t0 = perf()
-            on_event(event, now)
+            replay_core.on_event(event, now)
             replay_samples.append(perf() - t0)
-            on_idle()
         assert replay_core.stats.decision_reasons == core.stats.decision_reasons, "replay diverged"
         runs.append(_pcts(replay_samples))
         host_refs.append(host_reference_us())
@@ -96,7 +84,7 @@ def _run(
         "host_ref_us": round(statistics.median(host_refs), 1),
         "interleaved": _pcts(samples),
         "events": dict(kinds),
-        "fills": core.stats.fills,
+        "fills": core.ledger.fills,
         "quotes_sent": core.stats.quotes_sent,
     }
 

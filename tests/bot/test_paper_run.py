@@ -130,35 +130,32 @@ async def test_paper_run_quotes_fills_and_exits_clean(tmp_path: Path) -> None:
 
 
 async def test_restart_on_same_journal_restores_position_and_balances(tmp_path: Path) -> None:
-    """A second paper session on the same journal starts from the first one's position, PnL
-    basis and balances (fills are journaled; balances saved at exit)."""
+    """A second paper session on the same journal starts from the first one's position, cash and
+    balances: all of them are what the journal's fills say."""
     cfg = lively_config(tmp_path)
     first = (await run_for(cfg, 3.0))["markets"]["BTC/USDT"]
     assert first["fills"] > 0
-    journal = Journal.open(tmp_path / "journal.sqlite")
-    try:
-        pos = journal.position("BTC/USDT")
+    with Journal.open_readonly(tmp_path / "journal.sqlite") as journal:
+        totals = journal.totals("BTC/USDT")
         balances = journal.load_balances("paper/BTC/USDT")
-    finally:
-        journal.close()
-    assert pos.position_base == pytest.approx(first["position_base"], abs=1e-12)
-    assert pos.fill_count == first["fills"]
+    assert totals.position_lots * 0.00001 == pytest.approx(first["position_base"], abs=1e-12)
+    assert totals.fill_count == first["fills"] == first["cumulative"]["fills"]
     start = cfg.paper.balances
     assert balances["BTC"] == pytest.approx(start["BTC"] + first["position_base"], abs=1e-9)
+    assert balances["USDT"] == pytest.approx(start["USDT"] + first["cumulative"]["cash_quote"], abs=1e-6)
 
     second = (await run_for(cfg, 2.0))["markets"]["BTC/USDT"]
-    # Fills accumulate across sessions; the position continues from where the first run ended.
-    assert second["fills"] >= first["fills"]
-    journal = Journal.open(tmp_path / "journal.sqlite")
-    try:
-        pos2 = journal.position("BTC/USDT")
+    # This session's figures start at zero; the cumulative ones continue the first session's.
+    assert second["cumulative"]["fills"] == first["fills"] + second["fills"]
+    assert second["cumulative"]["fees_quote"] == pytest.approx(
+        first["fees_quote"] + second["fees_quote"], abs=1e-9
+    )
+    with Journal.open_readonly(tmp_path / "journal.sqlite") as journal:
+        totals2 = journal.totals("BTC/USDT")
         balances2 = journal.load_balances("paper/BTC/USDT")
-    finally:
-        journal.close()
-    assert pos2.position_base == pytest.approx(second["position_base"], abs=1e-12)
-    assert balances2["BTC"] == pytest.approx(start["BTC"] + second["position_base"], abs=1e-9)
-    with Journal.open(tmp_path / "journal.sqlite") as journal:
         assert len(journal.sessions()) == 2
+    assert totals2.position_lots * 0.00001 == pytest.approx(second["position_base"], abs=1e-12)
+    assert balances2["BTC"] == pytest.approx(start["BTC"] + second["position_base"], abs=1e-9)
 
 
 def test_cli_paper_run_writes_summary_and_exits_zero(tmp_path: Path) -> None:
@@ -239,15 +236,15 @@ def test_metrics_port_in_use_is_a_clear_error_and_the_journal_is_closed(tmp_path
     assert proc.returncode == 2, proc.stderr[-2000:]
     assert f"metrics.port: cannot listen on 127.0.0.1:{port}" in proc.stderr
     assert "Traceback" not in proc.stderr
-    with Journal.open(tmp_path / "j.sqlite") as journal:
+    with Journal.open_readonly(tmp_path / "j.sqlite") as journal:
         assert journal.open_orders() == []
     rows = sqlite3.connect(tmp_path / "j.sqlite").execute("SELECT ended_ns FROM sessions").fetchall()
     assert len(rows) == 1 and rows[0][0] is not None
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
 def test_signal_stops_the_run_cleanly(tmp_path: Path, sig: signal.Signals) -> None:
-    """SIGTERM or Ctrl-C (SIGINT): own orders cancelled, summary written, exit 0."""
+    """SIGTERM, Ctrl-C (SIGINT) or SIGHUP: own orders cancelled, summary written, exit 0."""
     env = {
         **os.environ,
         "MM_BOT__journal__paper_path": str(tmp_path / "j.sqlite"),
@@ -276,7 +273,7 @@ def test_signal_stops_the_run_cleanly(tmp_path: Path, sig: signal.Signals) -> No
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:  # wait until it is quoting (the journal has an order)
             if (tmp_path / "j.sqlite").exists():
-                with Journal.open(tmp_path / "j.sqlite") as journal:
+                with Journal.open_readonly(tmp_path / "j.sqlite") as journal:
                     if journal.open_orders("BTC/USDT"):
                         break
             time.sleep(0.2)
@@ -335,7 +332,7 @@ async def test_crash_still_cancels_own_orders_and_exits_nonzero(
 
     def flaky(self: market.MarketCore, event: object, now_ns: int) -> list[market.Command]:
         calls["n"] += 1
-        if calls["n"] == 60 and self.orders.live_orders():  # once, while quotes are resting
+        if calls["n"] == 60 and self.table.live_orders():  # once, while quotes are resting
             raise RuntimeError("injected failure")
         return real(self, event, now_ns)  # type: ignore[arg-type]
 
@@ -349,18 +346,3 @@ async def test_crash_still_cancels_own_orders_and_exits_nonzero(
     assert "injected failure" in result.summary["error"]
     assert result.summary["markets"]["BTC/USDT"]["open_orders_at_exit"] == 0
     assert result.summary["duration_s"] < 20.0
-
-
-def test_ring_dir_auto_is_a_private_tmpfs_directory(tmp_path: Path) -> None:
-    """ "auto" puts the write-ahead ring in a 0700 directory of ours on /dev/shm (where there is one);
-    a configured directory is used as given."""
-    from mm_bot.app import _ring_dir
-
-    assert _ring_dir(str(tmp_path)) == tmp_path
-    chosen = _ring_dir("auto")
-    if not Path("/dev/shm").is_dir():
-        assert chosen is None
-        return
-    assert chosen is not None and chosen.parent == Path("/dev/shm")
-    st = chosen.lstat()
-    assert st.st_uid == os.getuid() and st.st_mode & 0o777 == 0o700

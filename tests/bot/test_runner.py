@@ -1,10 +1,10 @@
 """The runner with a small hand-written venue: malformed market data is dropped, counted in the
-core and exported as mm_malformed_events_total; good data right after is traded on."""
+core and exported as mm_malformed_events_total (scraped from the registry); good data right after is
+traded on."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
@@ -12,16 +12,19 @@ from pathlib import Path
 from prometheus_client import CollectorRegistry
 
 from mm_bot.config import load_config
+from mm_bot.engine.ids import ClientOrderIds
 from mm_bot.engine.market import MarketCore
-from mm_bot.engine.orders import ClientOrderIds
-from mm_bot.engine.runner import MarketRunner
+from mm_bot.live.runner import MarketRunner, RunnerSettings
 from mm_bot.metrics import Metrics
 from mm_bot.model import (
     AccountSnapshot,
     BookSnapshot,
     Instrument,
     OpenOrder,
+    OrderReport,
     OrderRequest,
+    OrderStatus,
+    OwnFill,
     Side,
     VenueCapabilities,
     VenueEvent,
@@ -62,6 +65,12 @@ class ScriptedVenue:
     async def open_orders(self) -> list[OpenOrder]:
         return []
 
+    async def order_status(self, client_order_id: str) -> OrderReport:
+        return OrderReport(client_order_id, OrderStatus.NOT_FOUND)
+
+    async def fills_since(self, since_ns: int) -> list[OwnFill]:
+        return []
+
     async def account(self) -> AccountSnapshot:
         return AccountSnapshot({})
 
@@ -76,42 +85,20 @@ async def test_malformed_book_is_exported_and_good_book_traded() -> None:
     core = MarketCore(
         market_params(load_config(ROOT / "config.yaml", environ={}).markets[0]), ClientOrderIds("r"), NOW
     )
-    runner = MarketRunner(core, venue, clock_ns=lambda: NOW, metrics=metrics, refresh_interval_s=0.05)
-    task = asyncio.create_task(runner.run())
+    settings = RunnerSettings(refresh_interval_s=0.05, shutdown_timeout_s=0.2)
+    runner = MarketRunner(core, venue, clock_ns=lambda: NOW, metrics=metrics, settings=settings)
+    stop = asyncio.Event()
+    task = asyncio.create_task(runner.run(stop))
     for _ in range(100):
         await asyncio.sleep(0.01)
         if len(venue.placed) == 2:
             break
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
-    assert core.stats.malformed["book_crossed"] == 1
+    stop.set()
+    await task
+    assert core.book.dropped["book_crossed"] == 1
     value = registry.get_sample_value(
         "mm_malformed_events_total", {"market": "BTC/USDT", "kind": "book_crossed"}
     )
     assert value == 1.0
     assert {r.side for r in venue.placed} == {Side.BUY, Side.SELL}
     assert len(venue.placed) == 2
-
-
-async def test_keep_warm_rehearses_while_quiet_and_sends_nothing_more() -> None:
-    """One book, then silence: the runner rehearses the decision path every slice of quiet, and the
-    rehearsals send nothing, count nothing and leave the order table as the book left it."""
-    good = BookSnapshot(NOW, NOW, 1, ((5_999_990, 5),), ((6_000_010, 5),))
-    venue = ScriptedVenue([good])
-    core = MarketCore(
-        market_params(load_config(ROOT / "config.yaml", environ={}).markets[0]), ClientOrderIds("r"), NOW
-    )
-    runner = MarketRunner(core, venue, clock_ns=lambda: NOW, refresh_interval_s=10.0, keep_warm_s=0.002)
-    task = asyncio.create_task(runner.run())
-    for _ in range(100):
-        await asyncio.sleep(0.01)
-        if runner.rehearsals >= 20:
-            break
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
-    assert runner.rehearsals >= 20
-    assert len(venue.placed) == 2
-    assert sum(core.stats.decision_reasons.values()) == 2  # the two sends, nothing from rehearsals
-    assert core.orders.version == 2
