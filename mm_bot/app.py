@@ -238,18 +238,20 @@ def _paper_market(
     params = market_params(mcfg, cfg.execution)
     core = MarketCore(params, ClientOrderIds(prefix), start_ns)
     core.restore(restore)
-    core.compare_assets = frozenset(starting)  # one simulated exchange per market: no asset is shared
+    core.reconciler.compare_assets = frozenset(
+        starting
+    )  # one simulated exchange per market: no asset is shared
     # The paper account now holds what the fills say, whatever the last exit was (clean or SIGKILL).
     balances = dict(starting)
-    balances[mcfg.base_asset] = balances.get(mcfg.base_asset, 0.0) + core.position_base
-    balances[mcfg.quote_asset] = balances.get(mcfg.quote_asset, 0.0) + core.cash_quote
+    balances[mcfg.base_asset] = balances.get(mcfg.base_asset, 0.0) + core.ledger.position_base
+    balances[mcfg.quote_asset] = balances.get(mcfg.quote_asset, 0.0) + core.ledger.cash_quote
     venue = SimVenue(sim_exchange(cfg, mcfg, start_ns, balances), mcfg.symbol, clock_ns=clock_ns)
     if totals.fill_count:
         log.info(
             "position_restored",
             market=mcfg.symbol,
-            position_base=core.position_base,
-            cash_quote=core.cash_quote,
+            position_base=core.ledger.position_base,
+            cash_quote=core.ledger.cash_quote,
             fills=totals.fill_count,
         )
     e = cfg.execution
@@ -348,7 +350,7 @@ def _run_view(mode: str, markets: list[_Market], elapsed_ns: int, kill_reason: s
         ask = core.table.resting(Side.SELL)
         bid_px = inst.price_of(bid.request.price_ticks) if bid else None
         ask_px = inst.price_of(ask.request.price_ticks) if ask else None
-        mid = core.mid if core.mid == core.mid else None
+        mid = core.book.mid if core.book.mid == core.book.mid else None
         a, k = core.quoter.last_a_k
         views.append(
             MarketView(
@@ -362,10 +364,10 @@ def _run_view(mode: str, markets: list[_Market], elapsed_ns: int, kill_reason: s
                 intensity_a=a,
                 intensity_k=k,
                 intensity_status=core.quoter.status,
-                position_base=core.position_base,
+                position_base=core.ledger.position_base,
                 max_position_base=m.max_position_base,
                 pnl_quote=core.pnl_quote(),
-                fees_quote=core.fees_quote,
+                fees_quote=core.ledger.fees_quote,
                 fills=core.ledger.fills,
                 volume_base=inst.qty_of(core.ledger.volume_lots),
                 open_orders=len(core.table.live_orders()),

@@ -27,13 +27,13 @@ def market_summary(
     start_pos = ledger.start.position_lots * float(inst.lot_size)
     session_pnl = session.notional_ticklots * tick_lot - session.fees_quote
     if mid is not None:
-        session_pnl += core.position_base * mid - start_pos * book.first_mid
+        session_pnl += core.ledger.position_base * mid - start_pos * book.first_mid
     return {
         "quotes_sent": st.quotes_sent,
         "cancels_sent": st.cancels_sent,
         "fills": session.fill_count,
         "volume_base": inst.qty_of(session.volume_lots),
-        "position_base": core.position_base,
+        "position_base": core.ledger.position_base,
         "max_abs_position_base": inst.qty_of(ledger.max_abs_position_lots),
         "max_position_base": max_position_base,
         "pnl_quote": session_pnl,
@@ -57,7 +57,7 @@ def market_summary(
         "one_sided_books": book.one_sided,
         "rejects": dict(st.rejects),
         "venue": dict(st.venue),
-        "reconcile_mismatches": list(core.mismatches),
+        "reconcile_mismatches": list(core.reconciler.mismatches),
         "day_baseline_pnl_quote": core.risk.day_start_pnl if core.risk.day >= 0 else None,
         "kill_reason": core.kill_reason,
     }
@@ -66,7 +66,7 @@ def market_summary(
 def intensity_summary(core: MarketCore) -> dict[str, Any]:
     """The A/k in use and, when estimated online, the calibration behind them (buckets, fit, r2)."""
     quoter = core.quoter
-    cal = quoter.calibration(core.last_book_ns or core.start_ns)
+    cal = quoter.calibration(core.book.last_book_ns or core.start_ns)
     if cal is None:
         a, k = quoter.last_a_k
         return {"source": "fixed", "a_per_s": a, "k_per_price": k}

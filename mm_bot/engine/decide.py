@@ -125,6 +125,20 @@ def decide_side(
     return SideDecision(side, Action.REPLACE, reason, target.price_ticks, target.qty_lots, cid)
 
 
+def decide_stop_quoting(
+    side: Side, resting: Resting | None, params: DecideParams, now_ns: int
+) -> SideDecision:
+    """After the horizon's end with ``at_end: stop_quoting``: nothing new is sent; a resting order stays
+    until it reaches the maximum order age, then it is cancelled."""
+    if resting is None or resting.in_flight:
+        return SideDecision(side, Action.NOTHING, Reason.HORIZON_END)
+    if now_ns - resting.created_ns >= params.max_order_age_ns:
+        return SideDecision(
+            side, Action.CANCEL, Reason.MAX_ORDER_AGE, cancel_client_order_id=resting.client_order_id
+        )
+    return SideDecision(side, Action.KEEP, Reason.HORIZON_END)
+
+
 def decide(
     bid: SideTarget,
     ask: SideTarget,

@@ -42,12 +42,11 @@ from mm_bot.engine.core_types import (
     Place,
     PlaceUnknown,
     QueryOrder,
-    Reconcile,
     ReconcileResult,
     Tick,
     trading_quote_params,
 )
-from mm_bot.engine.decide import SideDecision, SideTarget, decide_side
+from mm_bot.engine.decide import SideDecision, SideTarget, decide_side, decide_stop_quoting
 from mm_bot.engine.horizon import HorizonState
 from mm_bot.engine.ids import ClientOrderIds
 from mm_bot.engine.ledger import Ledger, LedgerTotals
@@ -57,8 +56,8 @@ from mm_bot.engine.order_states import OrderStateError, UnknownOrderId
 from mm_bot.engine.orders import Order, OrderTable, SideSummary
 from mm_bot.engine.quoter import NO_TARGET, Quoter
 from mm_bot.engine.reasons import Action, Reason
-from mm_bot.engine.reconcile import reconcile
-from mm_bot.engine.risk import RiskState, Unwind
+from mm_bot.engine.reconcile import Reconciler
+from mm_bot.engine.risk import RiskState, flatten
 from mm_bot.model import (
     BookSnapshot,
     CancelRejected,
@@ -89,7 +88,6 @@ __all__ = [
     "trading_quote_params",
 ]
 
-FILL_LOOKBACK_NS = 300 * 1_000_000_000  # reconciliation asks for fills since the last one minus this
 _E = TypeVar("_E", OrderAccepted, OrderRejected, OrderCancelled, CancelRejected)
 Event = VenueEvent | PlaceUnknown | CancelFailed | OrderStatusResult | ReconcileResult | Tick
 
@@ -121,12 +119,7 @@ class MarketCore:
         self.stats = MarketStats()
         self.recent: deque[tuple[int, str, str]] = deque(maxlen=params.recent_decisions)
         self.halted: Reason | None = None  # shutting down: cancel everything, send nothing
-        # Reconciliation: nothing is quoted before the first one agrees.
-        self.baseline: dict[str, float] = {}  # balances before our fills, for the assets compared
-        self.compare_assets: frozenset[str] = frozenset()  # set by the app: assets no other market moves
-        self.reconciled = False
-        self.mismatches: tuple[str, ...] = ()
-        self._reconcile_due_ns: int | None = start_ns  # None while one is outstanding
+        self.reconciler = Reconciler(params.execution, start_ns)  # nothing is quoted before it answers
         self._last_fill_ns = start_ns
         self._pending: list[Command] = []  # commands produced while applying an event
         self._unwind_cid = ""
@@ -142,44 +135,12 @@ class MarketCore:
             self.orders.table.inherit(request, sent_ns)
         if state.day_baseline is not None:
             self.risk.restore_day(*state.day_baseline)
-        self.baseline = dict(state.baseline)
+        self.reconciler.baseline = dict(state.baseline)
 
     # ------------------------------------------------------------------------------- views
     @property
     def table(self) -> OrderTable:
         return self.orders.table
-
-    @property
-    def mid(self) -> float:
-        return self.book.mid
-
-    @property
-    def best_bid(self) -> int | None:
-        return self.book.best_bid
-
-    @property
-    def best_ask(self) -> int | None:
-        return self.book.best_ask
-
-    @property
-    def last_book_ns(self) -> int | None:
-        return self.book.last_book_ns
-
-    @property
-    def position_lots(self) -> int:
-        return self.ledger.position_lots
-
-    @property
-    def position_base(self) -> float:
-        return self.ledger.position_base
-
-    @property
-    def cash_quote(self) -> float:
-        return self.ledger.cash_quote
-
-    @property
-    def fees_quote(self) -> float:
-        return self.ledger.fees_quote
 
     @property
     def kill_reason(self) -> str | None:
@@ -207,15 +168,15 @@ class MarketCore:
 
     def next_timer_ns(self) -> int | None:
         """When the core next wants a ``Tick`` for its own timers (chases, reconciliation), if ever."""
-        times = [t for t in (self.orders.next_timer_ns(), self._reconcile_due_ns) if t is not None]
+        times = [t for t in (self.orders.next_timer_ns(), self.reconciler.next_due_ns) if t is not None]
         return min(times) if times else None
 
     # ------------------------------------------------------------------------------ events
     def start(self, now_ns: int) -> list[Command]:
         """The commands to send before the first event: the first reconciliation (nothing is quoted
         until it has been answered)."""
-        self._reconcile_due_ns = None
-        return [Reconcile(max(self._last_fill_ns - FILL_LOOKBACK_NS, 0))]
+        request = self.reconciler.request(now_ns, self._last_fill_ns, now=True)
+        return [request] if request is not None else []
 
     def changes(self) -> tuple[list[Order], list[OwnFill]]:
         """The order snapshots and the fills that changed our state since the last call (or since the
@@ -256,7 +217,7 @@ class MarketCore:
                 self._order_event(self.table.on_cancel_rejected, event, now_ns)
             case Connected() | Resynced():
                 self.book.on_connected()
-                self._reconcile_soon(now_ns)
+                self.reconciler.soon(now_ns)
             case Disconnected():
                 self.book.on_disconnected()
             case PlaceUnknown():
@@ -300,7 +261,7 @@ class MarketCore:
         except OrderStateError:  # an order we thought ended, or never knew: the venue knows better
             self.stats.venue["unexpected_fill"] += 1
             if expected:
-                self._reconcile_soon(now_ns)
+                self.reconciler.soon(now_ns)
         else:
             self.orders.answered(order, now_ns)
         self._mark(now_ns)
@@ -311,25 +272,14 @@ class MarketCore:
             self.risk.on_pnl(self.pnl_quote(), now_ns)
 
     # ------------------------------------------------------------------------ reconciliation
-    def _reconcile_soon(self, now_ns: int) -> None:
-        if self._reconcile_due_ns is not None:
-            self._reconcile_due_ns = min(self._reconcile_due_ns, now_ns)
-
     def _on_reconcile(self, event: ReconcileResult, now_ns: int) -> None:
-        ex = self.params.execution
+        """Bring our state in line with the venue's report: missed fills applied once, unanswered
+        orders it lists accepted, orphans adopted and cancelled, orders it does not list looked up."""
         if event.report is None:
             self.stats.venue["reconcile_failed"] += 1
-            self._reconcile_due_ns = now_ns + ex.status_retry_ns
+            self.reconciler.failed(now_ns)
             return
-        report = event.report
-        inst = self.instrument
-        if report.balances is not None:
-            for asset in self.compare_assets - self.baseline.keys():
-                # First look at this asset: the balance before our fills is what the venue has now
-                # minus what the fills we know of did.
-                own = self.ledger.position_base if asset == inst.base else self.ledger.cash_quote
-                self.baseline[asset] = report.balances.get(asset, 0.0) - own
-        result = reconcile(report, self.table, self.ledger, self.baseline, inst, self.params.execution.id_tag)
+        result = self.reconciler.compare(event.report, self.table, self.ledger, self.instrument, now_ns)
         self.stats.venue["reconciles"] += 1
         for fill in result.missed_fills:
             self.stats.venue["missed_fills"] += 1
@@ -346,9 +296,6 @@ class MarketCore:
             self.orders.look_up(cid, now_ns)
         if result.mismatches:
             self.stats.venue["reconcile_mismatches"] += 1
-        self.mismatches = result.mismatches
-        self.reconciled = True
-        self._reconcile_due_ns = now_ns + (ex.reconcile_interval_ns if result.agrees else ex.status_retry_ns)
 
     # ------------------------------------------------------------------------------ quoting
     def gate(self, now_ns: int) -> Reason | None:
@@ -360,9 +307,9 @@ class MarketCore:
             return Reason.KILL_SWITCH
         if book.problem is Reason.DISCONNECTED:
             return Reason.DISCONNECTED
-        if not self.reconciled:
+        if not self.reconciler.reconciled:
             return Reason.RECONCILING
-        if self.mismatches:
+        if self.reconciler.mismatches:
             return Reason.RECONCILE_MISMATCH
         if book.problem is not None:
             return book.problem
@@ -388,7 +335,7 @@ class MarketCore:
         for side in (Side.BUY, Side.SELL):
             resting = self.orders.resting(summaries[side])
             if stop_quoting:
-                decision = self._stop_quoting(side, summaries[side], now_ns)
+                decision = decide_stop_quoting(side, resting, self.params.decide, now_ns)
             else:
                 decision = decide_side(
                     side,
@@ -407,12 +354,10 @@ class MarketCore:
             out.append(cancel)
         out += self._chase(now_ns)
         self._maybe_unwind(gate, now_ns, out)
-        if self._reconcile_due_ns is not None and (
-            now_ns >= self._reconcile_due_ns or self.orders.wants_reconcile
-        ):
+        request = self.reconciler.request(now_ns, self._last_fill_ns, now=self.orders.wants_reconcile)
+        if request is not None:
             self.orders.wants_reconcile = False
-            self._reconcile_due_ns = None
-            out.append(Reconcile(max(self._last_fill_ns - FILL_LOOKBACK_NS, 0)))
+            out.append(request)
         return out
 
     def _targets(self, summaries: dict[Side, SideSummary], now_ns: int) -> dict[Side, SideTarget]:
@@ -469,16 +414,6 @@ class MarketCore:
             self.recent.append((now_ns, d.side.label, label))
         self._last_label[d.side] = label
 
-    def _stop_quoting(self, side: Side, summary: SideSummary, now_ns: int) -> SideDecision:
-        order = summary.newest
-        if order is None or summary.in_flight:
-            return SideDecision(side, Action.NOTHING, Reason.HORIZON_END)
-        if now_ns - order.sent_ns >= self.params.decide.max_order_age_ns:
-            return SideDecision(
-                side, Action.CANCEL, Reason.MAX_ORDER_AGE, cancel_client_order_id=order.client_order_id
-            )
-        return SideDecision(side, Action.KEEP, Reason.HORIZON_END)
-
     def _maybe_unwind(self, gate: Reason | None, now_ns: int, out: list[Command]) -> None:
         """Taker unwind: beyond the hard position limit, or flattening at the horizon's end."""
         if gate not in (None, Reason.HORIZON_END, Reason.WARM_UP):
@@ -491,11 +426,7 @@ class MarketCore:
         unwind = self.risk.unwind(position, book.best_bid, book.best_ask)
         reason = Reason.HARD_POSITION
         if unwind is None and gate is Reason.HORIZON_END and self.params.horizon.at_end == "flatten":
-            reason = Reason.HORIZON_END
-            if position > 0 and book.best_bid is not None:
-                unwind = Unwind(Side.SELL, position, book.best_bid)
-            elif position < 0 and book.best_ask is not None:
-                unwind = Unwind(Side.BUY, -position, book.best_ask)
+            unwind, reason = flatten(position, book.best_bid, book.best_ask), Reason.HORIZON_END
         if unwind is None:
             return
         d = SideDecision(unwind.side, Action.SEND, reason, unwind.price_ticks, unwind.qty_lots)

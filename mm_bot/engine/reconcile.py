@@ -25,12 +25,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from mm_bot.engine.core_types import ExecutionParams, Reconcile
 from mm_bot.engine.ledger import Ledger
 from mm_bot.engine.order_states import OrderState
 from mm_bot.engine.orders import OrderTable
 from mm_bot.model import Instrument, OpenOrder, OwnFill, VenueReport
 
 QUOTE_TOLERANCE = 1e-6  # relative (with a floor of this many quote units): venues round fees
+FILL_LOOKBACK_NS = 300 * 1_000_000_000  # a reconciliation asks for fills since the last one minus this
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +47,53 @@ class Reconciliation:
     @property
     def agrees(self) -> bool:
         return not self.mismatches
+
+
+class Reconciler:
+    """When to reconcile, and what the last reconciliation said: one is asked for at start (nothing is
+    quoted before it is answered), after every reconnect, after an unexpected fill, and every
+    ``reconcile_interval_ns`` (``status_retry_ns`` while the venue disagrees or the fetch failed).
+    ``baseline`` holds the balances before our fills, for ``compare_assets``."""
+
+    def __init__(self, execution: ExecutionParams, start_ns: int) -> None:
+        self.execution = execution
+        self.baseline: dict[str, float] = {}
+        self.compare_assets: frozenset[str] = frozenset()  # set by the app: assets no other market moves
+        self.reconciled = False  # the venue answered at least once
+        self.mismatches: tuple[str, ...] = ()
+        self._due_ns: int | None = start_ns  # None while one is outstanding
+
+    @property
+    def next_due_ns(self) -> int | None:
+        return self._due_ns
+
+    def soon(self, now_ns: int) -> None:
+        """Reconcile at the next chance (a reconnect, a fill we did not expect)."""
+        if self._due_ns is not None:
+            self._due_ns = min(self._due_ns, now_ns)
+
+    def request(self, now_ns: int, last_fill_ns: int, *, now: bool = False) -> Reconcile | None:
+        """The reconciliation to ask for at ``now_ns``, if one is due (or ``now``) and none is out."""
+        if self._due_ns is None or not (now or now_ns >= self._due_ns):
+            return None
+        self._due_ns = None
+        return Reconcile(max(last_fill_ns - FILL_LOOKBACK_NS, 0))
+
+    def failed(self, now_ns: int) -> None:
+        self._due_ns = now_ns + self.execution.status_retry_ns
+
+    def compare(
+        self, report: VenueReport, table: OrderTable, ledger: Ledger, instrument: Instrument, now_ns: int
+    ) -> Reconciliation:
+        """``reconcile`` the report (first baselines taken from it), remember its verdict and schedule
+        the next one."""
+        self.baseline.update(first_baselines(report, ledger, self.compare_assets, self.baseline, instrument))
+        result = reconcile(report, table, ledger, self.baseline, instrument, self.execution.id_tag)
+        self.mismatches = result.mismatches
+        self.reconciled = True
+        ex = self.execution
+        self._due_ns = now_ns + (ex.reconcile_interval_ns if result.agrees else ex.status_retry_ns)
+        return result
 
 
 def reconcile(
@@ -80,6 +129,21 @@ def reconcile(
         () if report.balances is None else _balance_mismatches(report, ledger, missed, baseline, instrument)
     )
     return Reconciliation(missed, tuple(accepted), tuple(orphans), lookups, mismatches, foreign)
+
+
+def first_baselines(
+    report: VenueReport,
+    ledger: Ledger,
+    assets: frozenset[str],
+    known: Mapping[str, float],
+    instrument: Instrument,
+) -> dict[str, float]:
+    """Baselines for the compared assets seen for the first time: what the venue holds now minus what
+    the fills we know of did (base: the position; quote: the cash)."""
+    if report.balances is None:
+        return {}
+    own = {instrument.base: ledger.position_base, instrument.quote: ledger.cash_quote}
+    return {a: report.balances.get(a, 0.0) - own.get(a, 0.0) for a in assets if a not in known}
 
 
 def _balance_mismatches(

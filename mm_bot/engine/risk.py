@@ -76,3 +76,12 @@ class RiskState:
         if position_lots > 0:
             return None if best_bid is None else Unwind(Side.SELL, excess, best_bid)
         return None if best_ask is None else Unwind(Side.BUY, excess, best_ask)
+
+
+def flatten(position_lots: int, best_bid: int | None, best_ask: int | None) -> Unwind | None:
+    """A marketable IOC that brings the position to zero (the horizon's end with ``at_end: flatten``)."""
+    if position_lots > 0 and best_bid is not None:
+        return Unwind(Side.SELL, position_lots, best_bid)
+    if position_lots < 0 and best_ask is not None:
+        return Unwind(Side.BUY, -position_lots, best_ask)
+    return None

@@ -191,7 +191,7 @@ def long_one_clip(d: Driver) -> None:
     assert bid.side is Side.BUY
     d.feed(OwnFill(T0 + 1 * NS, bid.client_order_id, Side.BUY, bid.price_ticks, 100, Liquidity.MAKER, 0.0))
     d.settle(d.book(T0 + 2 * NS), T0 + 2 * NS + MS)
-    assert d.core.position_lots == 100 and len(d.quotes()) == 2
+    assert d.core.ledger.position_lots == 100 and len(d.quotes()) == 2
 
 
 def test_session_quotes_use_t_minus_t() -> None:
@@ -219,7 +219,7 @@ def test_flatten_at_session_end_cancels_and_sends_ioc() -> None:
     assert [c.decision.label for c in cmds if isinstance(c, Place)] == ["send(horizon_end)"]
     assert places(d.book(T0 + 10 * NS + MS)) == []  # one unwind at a time
     d.feed(OwnFill(T0 + 10 * NS + 2 * MS, ioc.client_order_id, Side.SELL, BID, 100, Liquidity.TAKER, 0.24))
-    assert d.core.position_lots == 0
+    assert d.core.ledger.position_lots == 0
     for c in cmds:
         if isinstance(c, Cancel):
             d.feed(OrderCancelled(T0 + 10 * NS + 3 * MS, c.client_order_id))
@@ -246,7 +246,7 @@ def test_cancel_only_at_session_end_cancels_and_keeps_position() -> None:
     assert d.reasons == Counter({"cancel(horizon_end)": 2})
     assert d.settle(cmds, T0 + 10 * NS + MS) == []
     later = d.book(T0 + 11 * NS) + d.feed(Tick(T0 + 12 * NS)) + d.book(T0 + 60 * NS, BID + 9_000, ASK + 9_000)
-    assert later == [] and d.core.position_lots == 100
+    assert later == [] and d.core.ledger.position_lots == 100
     assert d.reasons == Counter({"nothing(horizon_end)": 2})
 
 

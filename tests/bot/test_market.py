@@ -184,7 +184,7 @@ def test_first_book_sends_two_post_only_quotes_around_mid() -> None:
     assert labels(cmds) == ["send(optimal_price)"] * 2
     assert h.reasons == Counter({"send(optimal_price)": 2})
     assert h.core.stats.quotes_sent == 2
-    assert h.core.mid == pytest.approx(60_000.0)
+    assert h.core.book.mid == pytest.approx(60_000.0)
     assert h.state(bid) is h.state(ask) is OrderState.PENDING_NEW
 
 
@@ -253,11 +253,11 @@ def test_bid_fill_updates_position_cash_fees_and_pnl() -> None:
     bid, _ = h.start()
     h.fill(bid, T0 + S, fee=-0.003, trade_id="f1")  # 0.003 USDT maker rebate
     core = h.core
-    assert core.position_lots == 100
-    assert core.position_base == pytest.approx(0.001)
+    assert core.ledger.position_lots == 100
+    assert core.ledger.position_base == pytest.approx(0.001)
     # buy 0.001 BTC at 59994.16: cash = -59.99416 + 0.003 rebate
-    assert core.cash_quote == pytest.approx(-59.99116, abs=1e-9)
-    assert core.fees_quote == pytest.approx(-0.003, abs=1e-12)
+    assert core.ledger.cash_quote == pytest.approx(-59.99116, abs=1e-9)
+    assert core.ledger.fees_quote == pytest.approx(-0.003, abs=1e-12)
     assert core.pnl_quote() == pytest.approx(-59.99116 + 60.0, abs=1e-9)
     assert (core.ledger.fills, core.ledger.volume_lots, core.ledger.max_abs_position_lots) == (1, 100, 100)
     assert h.state(bid) is OrderState.FILLED
@@ -272,9 +272,9 @@ def test_partial_fills_accumulate_exactly() -> None:
     h.fill(ask, T0 + S, qty=30, fee=0.01, trade_id="a")
     assert h.state(ask) is OrderState.PARTIALLY_FILLED
     h.fill(ask, T0 + 2 * S, qty=70, fee=0.02, trade_id="b")
-    assert h.core.position_lots == -100
-    assert h.core.cash_quote == pytest.approx(60.00584 - 0.03, abs=1e-9)
-    assert h.core.fees_quote == pytest.approx(0.03, abs=1e-12)
+    assert h.core.ledger.position_lots == -100
+    assert h.core.ledger.cash_quote == pytest.approx(60.00584 - 0.03, abs=1e-9)
+    assert h.core.ledger.fees_quote == pytest.approx(0.03, abs=1e-12)
     assert h.state(ask) is OrderState.FILLED
 
 
@@ -433,18 +433,30 @@ def test_malformed_market_data_is_dropped_and_counted(event: BookSnapshot | Publ
     an old one) makes the book untrusted, so both quotes are cancelled until a good book comes."""
     h = Harness()
     h.start()
-    view = (h.core.mid, h.core.best_bid, h.core.best_ask, h.core.last_book_ns, h.core.book.last_seq)
+    view = (
+        h.core.book.mid,
+        h.core.book.best_bid,
+        h.core.book.best_ask,
+        h.core.book.last_book_ns,
+        h.core.book.last_seq,
+    )
     cmds = h.feed(event)
     distrusts = isinstance(event, BookSnapshot) and key != "book_sequence"
     assert labels(cmds) == (["cancel(untrusted_book)"] * 2 if distrusts else [])
     assert places(cmds) == []
     assert h.core.book.dropped == Counter({key: 1})
-    assert (h.core.mid, h.core.best_bid, h.core.best_ask, h.core.last_book_ns, h.core.book.last_seq) == view
+    assert (
+        h.core.book.mid,
+        h.core.book.best_bid,
+        h.core.book.best_ask,
+        h.core.book.last_book_ns,
+        h.core.book.last_seq,
+    ) == view
     assert h.core.book.accepted == 1 and h.core.book.trades == 0
     h.settle(cmds, T0 + 150 * MS)
     # the next good book is used as usual: the drop did not poison the sequence or the quotes
     good = h.settle(h.feed(BookSnapshot(T0 + 200 * MS, T0, 2, GOOD_BIDS, GOOD_ASKS)), T0 + 210 * MS)
-    assert h.core.mid == pytest.approx(60_050.0)
+    assert h.core.book.mid == pytest.approx(60_050.0)
     assert len(h.core.table.live_orders()) == 2 and len(places(good)) <= 2
 
 
@@ -456,18 +468,18 @@ def test_one_sided_book_is_counted_apart_and_not_quoted_on(event: BookSnapshot) 
     so the quotes are pulled (no_book) until both sides are back."""
     h = Harness()
     h.start()
-    view = (h.core.mid, h.core.best_bid, h.core.best_ask, h.core.last_book_ns)
+    view = (h.core.book.mid, h.core.book.best_bid, h.core.book.best_ask, h.core.book.last_book_ns)
     assert labels(h.feed(event)) == ["cancel(no_book)"] * 2
     assert h.core.book.one_sided == 1
     assert h.core.book.dropped == Counter()
-    assert (h.core.mid, h.core.best_bid, h.core.best_ask, h.core.last_book_ns) == view
+    assert (h.core.book.mid, h.core.book.best_bid, h.core.book.best_ask, h.core.book.last_book_ns) == view
 
 
 def test_malformed_first_book_leaves_no_mid() -> None:
     """A crossed first book is dropped: no mid, no quotes, counted."""
     h = Harness()
     assert h.feed(BookSnapshot(T0, T0, 1, ((ASK, 5),), ((BID, 5),))) == []
-    assert math.isnan(h.core.mid) and h.core.book.dropped == Counter({"book_crossed": 1})
+    assert math.isnan(h.core.book.mid) and h.core.book.dropped == Counter({"book_crossed": 1})
 
 
 def test_good_public_trade_is_counted_and_sends_nothing() -> None:
@@ -529,7 +541,9 @@ def test_fill_racing_a_cancel_counts_once() -> None:
     out = h.feed(CancelRejected(T0 + 120 * MS, bid.client_order_id, "unknown_order"))
     assert bid.client_order_id not in cancels(out)
     assert h.state(bid) is OrderState.FILLED
-    assert h.core.position_lots == 100 and h.core.ledger.fills == 1 and h.core.ledger.volume_lots == 100
+    assert (
+        h.core.ledger.position_lots == 100 and h.core.ledger.fills == 1 and h.core.ledger.volume_lots == 100
+    )
     assert not h.core.stats.malformed
     assert h.state(new_bid) is OrderState.PENDING_NEW
     assert 100 + h.core.table.exposure_lots(Side.BUY) <= MAX
@@ -540,9 +554,19 @@ def test_replayed_fill_is_not_counted_twice() -> None:
     h = Harness()
     bid, _ = h.start()
     h.fill(bid, T0 + S, fee=-0.003, trade_id="x1")
-    snapshot = (h.core.position_lots, h.core.cash_quote, h.core.fees_quote, h.core.ledger.fills)
+    snapshot = (
+        h.core.ledger.position_lots,
+        h.core.ledger.cash_quote,
+        h.core.ledger.fees_quote,
+        h.core.ledger.fills,
+    )
     h.fill(bid, T0 + 2 * S, fee=-0.003, trade_id="x1")
-    assert (h.core.position_lots, h.core.cash_quote, h.core.fees_quote, h.core.ledger.fills) == snapshot
+    assert (
+        h.core.ledger.position_lots,
+        h.core.ledger.cash_quote,
+        h.core.ledger.fees_quote,
+        h.core.ledger.fills,
+    ) == snapshot
 
 
 def test_unexpected_fill_is_applied_and_triggers_a_reconcile() -> None:
@@ -552,7 +576,7 @@ def test_unexpected_fill_is_applied_and_triggers_a_reconcile() -> None:
     h.start()
     reconciles = h.core.stats.venue["reconciles"]
     h.feed(OwnFill(T0 + S, "nope", Side.BUY, BID, 5, Liquidity.MAKER, 0.0, "t9"))
-    assert h.core.position_lots == 5 and h.core.stats.venue["unexpected_fill"] == 1
+    assert h.core.ledger.position_lots == 5 and h.core.stats.venue["unexpected_fill"] == 1
     assert h.core.stats.venue["reconciles"] == reconciles + 1
 
 
@@ -613,7 +637,7 @@ def test_hard_position_sends_ioc_back_to_max(position: int, side: Side, price: i
     assert places(cmds, side.opposite) == []  # the growing side is blocked
     assert not [r for r in places(h.book(T0 + 5 * MS)) if r.order_type is OrderType.IOC]  # one at a time
     h.feed(OwnFill(T0 + 6 * MS, ioc.request.client_order_id, side, price, 1300, Liquidity.TAKER, 0.3))
-    assert h.core.position_lots == side.opposite * MAX
+    assert h.core.ledger.position_lots == side.opposite * MAX
     assert not [r for r in places(h.book(T0 + 50 * MS)) if r.order_type is OrderType.IOC]
 
 
@@ -765,7 +789,7 @@ OP = st.tuples(st.sampled_from(KINDS), st.integers(-300, 300), st.integers(0, 10
 
 
 def _check_invariants(core: MarketCore, cmds: Sequence[Command]) -> None:
-    pos = core.position_lots
+    pos = core.ledger.position_lots
     max_lots = core.params.risk.max_position_lots
     assert abs(pos) <= max_lots
     for request in places(cmds):
@@ -817,4 +841,7 @@ def test_same_events_give_same_commands(seed: int) -> None:
     replay = [repr(second.on_event(event, event.ts_ns)) for event, _ in venue.log]
     assert replay == [repr(cmds) for _, cmds in venue.log]
     assert repr(second.stats) == repr(first.stats)
-    assert (second.position_lots, second.cash_quote) == (first.position_lots, first.cash_quote)
+    assert (second.ledger.position_lots, second.ledger.cash_quote) == (
+        first.ledger.position_lots,
+        first.ledger.cash_quote,
+    )

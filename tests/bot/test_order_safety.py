@@ -43,8 +43,8 @@ def build(faults: Faults | None = None, **env: str) -> tuple[MarketCore, FaultyV
     start = clock_ns()
     venue = FaultyVenue(quiet_exchange(start), faults)
     core = MarketCore(market_params(cfg.markets[0], cfg.execution), ClientOrderIds("mmt"), start)
-    core.compare_assets = frozenset({"BTC", "USDT"})
-    core.baseline = {"BTC": 1.0, "USDT": 100_000.0}
+    core.reconciler.compare_assets = frozenset({"BTC", "USDT"})
+    core.reconciler.baseline = {"BTC": 1.0, "USDT": 100_000.0}
     return core, venue
 
 
@@ -95,8 +95,10 @@ async def test_place_timeout_with_immediate_fill_keeps_position_right() -> None:
     reconciliation that follows, counts once."""
     core, venue = build(Faults(place_timeouts=1, filled_places=1, lost_acks=1, lost_fills=1))
     async with running(core, venue):
-        await wait_for(lambda: venue.position_lots() != 0 and core.position_lots == venue.position_lots())
-    assert core.position_lots == venue.position_lots() != 0
+        await wait_for(
+            lambda: venue.position_lots() != 0 and core.ledger.position_lots == venue.position_lots()
+        )
+    assert core.ledger.position_lots == venue.position_lots() != 0
     assert core.stats.venue["status_answers"] >= 1 and core.stats.venue["missed_fills"] == 1
     first = core.table.get("mmt0000000")
     assert first is not None and first.state.value == "filled"
@@ -178,8 +180,10 @@ async def test_fill_for_an_order_we_thought_rejected_is_applied() -> None:
         record = venue.exchange.order_status("me", "mmt0000000")
         assert record is not None and record.state == "open"  # the venue has it, we think it is gone
         venue.sweep(Side.BUY, record.price_ticks)
-        await wait_for(lambda: venue.position_lots() != 0 and core.position_lots == venue.position_lots())
-    assert core.position_lots == venue.position_lots() > 0
+        await wait_for(
+            lambda: venue.position_lots() != 0 and core.ledger.position_lots == venue.position_lots()
+        )
+    assert core.ledger.position_lots == venue.position_lots() > 0
     assert core.stats.venue["unexpected_fill"] == 1
 
 
@@ -192,7 +196,7 @@ async def test_the_same_fill_twice_counts_once() -> None:
         assert price is not None and price > BEST_BID
         venue.sweep(Side.BUY, price)
         await wait_for(lambda: core.ledger.fills >= 1 and core.stats.malformed["duplicate_fill"] >= 1)
-    assert core.position_lots == venue.position_lots() > 0
+    assert core.ledger.position_lots == venue.position_lots() > 0
     assert core.ledger.fills == 1
 
 
@@ -215,11 +219,11 @@ async def test_orders_changed_while_disconnected_are_adopted_or_cancelled() -> N
         venue.exchange.submit(old, clock_ns())
         await wait_for(lambda: core.gate(clock_ns()) is Reason.DISCONNECTED)
         await asyncio.sleep(0.3)
-        assert core.position_lots == 0  # the bot has not heard of the fill
+        assert core.ledger.position_lots == 0  # the bot has not heard of the fill
         venue.reconnect()
         await wait_for(
             lambda: (
-                core.position_lots == venue.position_lots() != 0
+                core.ledger.position_lots == venue.position_lots() != 0
                 and "mmOLDSESSION0000001" not in {o.client_order_id for o in venue.our_open_orders()}
                 and settled(core)
                 and core.gate(clock_ns()) is None

@@ -1,0 +1,154 @@
+"""Venue calls for one market: each command the core emits becomes one awaited call, under the request
+timeout, whose outcome goes back to the core as an event. No call raises for a venue failure:
+
+- ``place``: refused -> ``OrderRejected``; timed out or failed in transit -> ``PlaceUnknown`` (the
+  order may exist; the core looks it up, nothing is resent);
+- ``cancel``: the venue does not have the order open -> ``CancelRejected("unknown_order")``; timed
+  out or failed -> ``CancelFailed`` (the core chases it);
+- ``query``: the ``OrderReport``, or None if the lookup failed -> ``OrderStatusResult``;
+- ``reconcile``: open orders, our fills since a point and balances -> ``ReconcileResult`` (None if
+  any part failed).
+
+Every call's round trip goes to the request histogram, every failure to the venue-error counter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import structlog
+
+from mm_bot.engine.core_types import (
+    Cancel,
+    CancelFailed,
+    OrderStatusResult,
+    Place,
+    PlaceUnknown,
+    QueryOrder,
+    Reconcile,
+    ReconcileResult,
+)
+from mm_bot.engine.market import Event
+from mm_bot.errors import OrderRejected, UnknownOrder, VenueError
+from mm_bot.metrics import MarketMetrics
+from mm_bot.model import CancelRejected, VenueReport
+from mm_bot.model import OrderRejected as OrderRejectedEvent
+from mm_bot.venues.base import Venue
+
+log = structlog.get_logger("mm_bot.runner")
+_T = TypeVar("_T")
+
+
+class VenueCalls:
+    def __init__(
+        self,
+        venue: Venue,
+        feed: Callable[[Event], None],
+        *,
+        clock_ns: Callable[[], int],
+        timeout_s: float,
+        metrics: MarketMetrics | None,
+    ) -> None:
+        self.venue = venue
+        self._feed = feed
+        self._clock = clock_ns
+        self._timeout_s = timeout_s
+        self._metrics = metrics
+        self._log = log.bind(market=venue.instrument.symbol)
+
+    async def call(self, op: str, awaitable: Awaitable[_T]) -> _T:
+        """One venue call under the request timeout; its round trip goes to the histogram."""
+        t0 = time.perf_counter_ns()
+        try:
+            async with asyncio.timeout(self._timeout_s):
+                return await awaitable
+        finally:
+            if self._metrics is not None:
+                self._metrics.observe_request(op, (time.perf_counter_ns() - t0) / 1e9)
+
+    async def place(self, command: Place) -> None:
+        cid = command.request.client_order_id
+        try:
+            await self.call("place", self.venue.place(command.request))
+        except OrderRejected as exc:
+            self._feed(OrderRejectedEvent(self._clock(), cid, exc.reason))
+        except (TimeoutError, VenueError) as exc:
+            self._failed("place", exc, cid)
+            self._feed(PlaceUnknown(self._clock(), cid, _describe(exc)))
+        else:
+            if self._metrics is not None:
+                self._metrics.order_sent(command.request.side)
+
+    async def cancel(self, command: Cancel) -> None:
+        cid = command.client_order_id
+        try:
+            await self.call("cancel", self.venue.cancel(cid))
+        except UnknownOrder:
+            self._feed(CancelRejected(self._clock(), cid, "unknown_order"))
+        except (TimeoutError, VenueError) as exc:
+            self._failed("cancel", exc, cid)
+            self._feed(CancelFailed(self._clock(), cid, _describe(exc)))
+        else:
+            if self._metrics is not None:
+                self._metrics.cancel_sent(command.side)
+
+    async def query(self, command: QueryOrder) -> None:
+        cid = command.client_order_id
+        try:
+            report = await self.call("order_status", self.venue.order_status(cid))
+        except (TimeoutError, VenueError) as exc:
+            self._failed("order_status", exc, cid)
+            self._feed(OrderStatusResult(self._clock(), cid, None))
+        else:
+            self._feed(OrderStatusResult(self._clock(), cid, report))
+
+    async def reconcile(self, command: Reconcile) -> None:
+        requested = self._clock()
+        try:
+            open_orders = tuple(await self.call("open_orders", self.venue.open_orders()))
+            fills = tuple(await self.call("fills_since", self.venue.fills_since(command.fills_since_ns)))
+            balances = (await self.call("account", self.venue.account())).balances
+        except (TimeoutError, VenueError) as exc:
+            self._failed("reconcile", exc)
+            self._feed(ReconcileResult(self._clock(), None))
+        else:
+            self._feed(ReconcileResult(self._clock(), VenueReport(requested, open_orders, fills, balances)))
+
+    async def count_open(self) -> int | None:
+        """How many of our orders the venue lists; None if it cannot say."""
+        try:
+            return len(await self.call("open_orders", self.venue.open_orders()))
+        except (TimeoutError, VenueError) as exc:
+            self._failed("open_orders", exc)
+            return None
+
+    async def cancel_all_until_gone(self, timeout_s: float) -> int | None:
+        """``cancel_all`` at the venue, sent again every second until the venue lists none of our
+        orders or ``timeout_s`` is up (0: once). Returns what the venue still lists."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        while True:
+            try:
+                await self.call("cancel_all", self.venue.cancel_all())
+            except (TimeoutError, VenueError) as exc:
+                self._failed("cancel_all", exc)
+            resend = loop.time() + 1.0
+            while True:
+                still_open = await self.count_open()
+                if still_open == 0 or loop.time() >= deadline:
+                    return still_open
+                if loop.time() >= resend:
+                    break
+                await asyncio.sleep(0.05)
+
+    def _failed(self, op: str, exc: BaseException, cid: str | None = None) -> None:
+        self._log.warning(f"{op}_failed", cid=cid, error=_describe(exc))
+        if self._metrics is not None:
+            self._metrics.venue_error(op)
+
+
+def _describe(exc: BaseException) -> str:
+    return str(exc) or type(exc).__name__
