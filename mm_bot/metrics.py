@@ -18,8 +18,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections import Counter as CounterDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TypeVar
 
 from aiohttp import web
@@ -168,8 +167,8 @@ class MarketMetrics:
         self._decision_latency = m._decision_latency_seconds.labels(market)
         self._request_seconds = _Children(m._request_seconds, market)
         # The core's counters, read at scrape time: (side, action, reason) -> n and kind -> n.
-        self.decisions: CounterDict[tuple[Side, str, str]] = CounterDict()
-        self.dropped: CounterDict[str] = CounterDict()
+        self.decisions: Mapping[tuple[Side, str, str], int] = {}
+        self.dropped: Mapping[str, int] = {}
         self._connected = 1.0
         m._venue_connected.labels(market).set_function(lambda: self._connected)
 
@@ -217,7 +216,7 @@ class MarketMetrics:
         self._fills[side, liquidity].inc()
         self._fill_volume[side].inc(qty_base)
 
-    def watch(self, decisions: CounterDict[Any], dropped: CounterDict[str]) -> None:
+    def watch(self, decisions: Mapping[Any, int], dropped: Mapping[str, int]) -> None:
         """Export these counters, kept by the core, at scrape time: ``decisions`` by (side, action,
         reason) as ``mm_decisions_total``, ``dropped`` market data by kind as
         ``mm_malformed_events_total``."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from enum import Enum, IntEnum, StrEnum
+from enum import IntEnum, StrEnum
 
 
 class Side(IntEnum):
@@ -29,14 +29,14 @@ class Side(IntEnum):
         return Side.SELL if self is Side.BUY else Side.BUY
 
 
-class OrderType(Enum):
+class OrderType(StrEnum):
     LIMIT = "limit"  # GTC
     POST_ONLY = "post_only"
     IOC = "ioc"
     MARKET = "market"
 
 
-class Liquidity(Enum):
+class Liquidity(StrEnum):
     MAKER = "maker"
     TAKER = "taker"
 

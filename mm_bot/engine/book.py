@@ -146,9 +146,9 @@ def _positive_int(x: object) -> bool:
 
 def _descending(levels: Levels) -> bool:
     """Positive integer prices and quantities, prices strictly descending."""
-    prev: int | None = None
+    prev = levels[0][0] + 1 if type(levels[0][0]) is int else 0
     for price, qty in levels:
-        if not (_positive_int(price) and _positive_int(qty)) or (prev is not None and price >= prev):
+        if type(price) is not int or type(qty) is not int or not 0 < price < prev or qty <= 0:
             return False
         prev = price
     return True
@@ -158,7 +158,7 @@ def _ascending(levels: Levels) -> bool:
     """Positive integer prices and quantities, prices strictly ascending."""
     prev = 0
     for price, qty in levels:
-        if not (_positive_int(price) and _positive_int(qty)) or price <= prev:
+        if type(price) is not int or type(qty) is not int or price <= prev or qty <= 0:
             return False
         prev = price
     return True

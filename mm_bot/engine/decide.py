@@ -29,14 +29,16 @@ this function's.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from mm_bot.engine.lockouts import Lockouts
 from mm_bot.engine.reasons import Action, Reason
 from mm_bot.model import Side
 
 
-@dataclass(frozen=True, slots=True)
-class SideTarget:
+# The per-update values are NamedTuples: as immutable as frozen dataclasses and a third of their cost
+# to build (about 0.4 against 1.1 us, several of them on every update).
+class SideTarget(NamedTuple):
     """What the strategy wants on one side. ``blocked`` set means "do not quote", with why."""
 
     price_ticks: int
@@ -44,8 +46,7 @@ class SideTarget:
     blocked: Reason | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Resting:
+class Resting(NamedTuple):
     """The side's newest live quote, as the order table sees it."""
 
     client_order_id: str
@@ -56,8 +57,7 @@ class Resting:
     cancelling: bool = False  # this order's own cancel is on the way
 
 
-@dataclass(frozen=True, slots=True)
-class SideDecision:
+class SideDecision(NamedTuple):
     side: Side
     action: Action
     reason: Reason
@@ -71,11 +71,11 @@ class SideDecision:
         return label(self.action, self.reason)
 
 
+LABELS: dict[tuple[Action, Reason], str] = {(a, r): f"{a.value}({r.value})" for a in Action for r in Reason}
+
+
 def label(action: Action, reason: Reason) -> str:
-    return f"{action.value}({reason.value})"
-
-
-ALL_LABELS: tuple[str, ...] = tuple(label(a, r) for a in Action for r in Reason)
+    return LABELS[action, reason]
 
 
 @dataclass(frozen=True, slots=True)

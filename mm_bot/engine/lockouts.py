@@ -29,6 +29,7 @@ class Lockouts:
             kind: {Side.BUY: 0, Side.SELL: 0}
             for kind in (Reason.REJECT_LOCKOUT, Reason.FILL_LOCKOUT, Reason.ORDER_LOCKOUT)
         }
+        self._latest = {Side.BUY: 0, Side.SELL: 0}  # when every lockout of the side has ended
 
     def on_fill(self, side: Side, now_ns: int) -> None:
         self._extend(Reason.FILL_LOCKOUT, side, now_ns + self._params.after_fill_ns)
@@ -41,6 +42,8 @@ class Lockouts:
 
     def active(self, side: Side, now_ns: int) -> Reason | None:
         """The lockout in force on ``side`` at ``now_ns``: reject, then fill, then order; or None."""
+        if now_ns >= self._latest[side]:
+            return None
         for kind, until in self._until.items():
             if now_ns < until[side]:
                 return kind
@@ -53,8 +56,9 @@ class Lockouts:
 
     def until_ns(self, side: Side) -> int:
         """When every lockout on ``side`` has ended (0 if none ever ran)."""
-        return max(until[side] for until in self._until.values())
+        return self._latest[side]
 
     def _extend(self, kind: Reason, side: Side, until_ns: int) -> None:
         if until_ns > self._until[kind][side]:
             self._until[kind][side] = until_ns
+            self._latest[side] = max(self._latest[side], until_ns)

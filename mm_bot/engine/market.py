@@ -46,14 +46,14 @@ from mm_bot.engine.core_types import (
     Tick,
     trading_quote_params,
 )
-from mm_bot.engine.decide import SideDecision, SideTarget, decide_side, decide_stop_quoting
+from mm_bot.engine.decide import SideDecision, decide_side, decide_stop_quoting
 from mm_bot.engine.horizon import HorizonState
 from mm_bot.engine.ids import ClientOrderIds
 from mm_bot.engine.ledger import Ledger, LedgerTotals
 from mm_bot.engine.lockouts import Lockouts
 from mm_bot.engine.order_manager import OrderManager
 from mm_bot.engine.order_states import OrderStateError, UnknownOrderId
-from mm_bot.engine.orders import Order, OrderTable, SideSummary
+from mm_bot.engine.orders import Order, OrderTable
 from mm_bot.engine.quoter import NO_TARGET, Quoter
 from mm_bot.engine.reasons import Action, Reason
 from mm_bot.engine.reconcile import Reconciler
@@ -75,6 +75,7 @@ from mm_bot.model import (
     Side,
     VenueEvent,
 )
+from mm_bot.strategy.quote import Quote
 
 __all__ = [
     "Cancel",
@@ -123,7 +124,11 @@ class MarketCore:
         self._last_fill_ns = start_ns
         self._pending: list[Command] = []  # commands produced while applying an event
         self._unwind_cid = ""
-        self._last_label = {Side.BUY: "", Side.SELL: ""}
+        self._last: dict[Side, tuple[Action | None, Reason | None]] = {
+            Side.BUY: (None, None),
+            Side.SELL: (None, None),
+        }
+        self._tolerance_per_mid = params.tolerance_bps * 1e-4 / self._tick  # ticks of band per price unit
 
     # ------------------------------------------------------------------------------ restore
     def restore(self, state: CoreRestore) -> None:
@@ -132,7 +137,7 @@ class MarketCore:
         if state.totals.last_fill_ts_ns is not None:
             self._last_fill_ns = state.totals.last_fill_ts_ns
         for request, sent_ns in state.inherited:
-            self.orders.table.inherit(request, sent_ns)
+            self.orders.inherit(request, sent_ns)
         if state.day_baseline is not None:
             self.risk.restore_day(*state.day_baseline)
         self.reconciler.baseline = dict(state.baseline)
@@ -325,30 +330,26 @@ class MarketCore:
     def _requote(self, now_ns: int) -> list[Command]:
         out, self._pending = self._pending, []
         gate = self.gate(now_ns)
-        summaries = {side: self.orders.summary(side) for side in (Side.BUY, Side.SELL)}
-        targets = (
-            self._targets(summaries, now_ns) if gate is None else {Side.BUY: NO_TARGET, Side.SELL: NO_TARGET}
-        )
+        views = self.orders.views()
+        quote = self._quote(now_ns) if gate is None else None
         mid = self.book.mid
-        tolerance_ticks = mid * self.params.tolerance_bps * 1e-4 / self._tick if mid == mid else 0.0
+        tolerance_ticks = mid * self._tolerance_per_mid if mid == mid else 0.0
         stop_quoting = gate is Reason.HORIZON_END and self.params.horizon.at_end == "stop_quoting"
-        for side in (Side.BUY, Side.SELL):
-            resting = self.orders.resting(summaries[side])
+        position = self.ledger.position_lots
+        for side, (summary, resting) in views.items():
             if stop_quoting:
                 decision = decide_stop_quoting(side, resting, self.params.decide, now_ns)
             else:
+                if quote is None:
+                    target = NO_TARGET
+                else:  # the side's other live orders (e.g. one whose cancel is on the way) may still fill
+                    others = summary.exposure_lots - (resting.remaining_lots if resting is not None else 0)
+                    target = self.quoter.target(quote, side, position, others)
                 decision = decide_side(
-                    side,
-                    targets[side],
-                    resting,
-                    gate,
-                    self.lockouts,
-                    tolerance_ticks,
-                    self.params.decide,
-                    now_ns,
+                    side, target, resting, gate, self.lockouts, tolerance_ticks, self.params.decide, now_ns
                 )
-            out += self._apply(decision, summaries[side].exposure_lots, now_ns)
-        for cancel in self.orders.strays(now_ns):
+            out += self._apply(decision, summary.exposure_lots, now_ns)
+        for cancel in self.orders.strays(views, now_ns):
             self.stats.cancels_sent += 1
             self._count(cancel.decision, now_ns)
             out.append(cancel)
@@ -360,20 +361,14 @@ class MarketCore:
             out.append(request)
         return out
 
-    def _targets(self, summaries: dict[Side, SideSummary], now_ns: int) -> dict[Side, SideTarget]:
+    def _quote(self, now_ns: int) -> Quote:
         book = self.book
         assert book.best_bid is not None and book.best_ask is not None
         a, k, _ = self.quoter.intensity_a_k(now_ns)
-        position = self.ledger.position_lots
-        quote = self.quoter.quote(
-            book.mid, book.best_bid, book.best_ask, position, a, k, self.quoter.tau_s(now_ns)
+        tau_s = self.quoter.tau_s(now_ns)
+        return self.quoter.quote(
+            book.mid, book.best_bid, book.best_ask, self.ledger.position_lots, a, k, tau_s
         )
-        # Lots the side's other live orders (e.g. one whose cancel is on the way) may still fill.
-        others = {
-            side: s.exposure_lots - (s.newest.remaining_lots if s.newest is not None else 0)
-            for side, s in summaries.items()
-        }
-        return self.quoter.targets(quote, position, others)
 
     def _chase(self, now_ns: int) -> list[Command]:
         out = self.orders.timers(now_ns)
@@ -387,15 +382,17 @@ class MarketCore:
 
     def _apply(self, d: SideDecision, exposure_lots: int, now_ns: int) -> list[Command]:
         """Record decision ``d`` and emit its commands. ``exposure_lots``: the side's live lots before it."""
+        action = d.action
+        if action is Action.KEEP or action is Action.NOTHING:
+            self._count(d, now_ns)
+            return []
         room = self.params.risk.max_position_lots - d.side * self.ledger.position_lots
-        if d.action is Action.REPLACE and d.qty_lots + exposure_lots > room:
+        if action is Action.REPLACE and d.qty_lots + exposure_lots > room:
             # Both orders could fill before the cancel lands: cancel first, send after confirmation.
             d = SideDecision(
                 d.side, Action.CANCEL, Reason.MAX_POSITION, cancel_client_order_id=d.cancel_client_order_id
             )
         self._count(d, now_ns)
-        if d.action in (Action.KEEP, Action.NOTHING):
-            return []
         if d.action is Action.CANCEL:
             self.stats.cancels_sent += 1
             return [self.orders.cancel(d.cancel_client_order_id, d.side, d, now_ns)]
@@ -407,15 +404,24 @@ class MarketCore:
         return list(self.orders.replace(d, now_ns))
 
     def _count(self, d: SideDecision, now_ns: int) -> None:
-        label = d.label
+        side, action, reason = d.side, d.action, d.reason
         self.stats.count(d)
         # Repeated keeps and nothings are not news for the "recent decisions" view; changes are.
-        if d.action not in (Action.KEEP, Action.NOTHING) or self._last_label[d.side] != label:
-            self.recent.append((now_ns, d.side.label, label))
-        self._last_label[d.side] = label
+        last = self._last[side]
+        if (
+            last[0] is not action
+            or last[1] is not reason
+            or (action is not Action.KEEP and action is not Action.NOTHING)
+        ):
+            self._last[side] = (action, reason)
+            self.recent.append((now_ns, side.label, d.label))
 
     def _maybe_unwind(self, gate: Reason | None, now_ns: int, out: list[Command]) -> None:
         """Taker unwind: beyond the hard position limit, or flattening at the horizon's end."""
+        hard = self.params.risk.hard_position_lots
+        within = hard is None or abs(self.ledger.position_lots) <= hard
+        if within and gate is not Reason.HORIZON_END:
+            return  # the common case: nothing to unwind
         if gate not in (None, Reason.HORIZON_END, Reason.WARM_UP):
             return  # never take liquidity on a book we do not trust, or while stopping
         previous = self.table.get(self._unwind_cid) if self._unwind_cid else None

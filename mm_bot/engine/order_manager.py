@@ -55,23 +55,31 @@ class OrderManager:
         self.execution = execution
         self.order_type = order_type
         self._chases: dict[str, _Chase] = {}
+        self._views: dict[Side, tuple[SideSummary, Resting | None]] = {}
+        self._views_version = -1
         self.wants_reconcile = False  # a lookup showed fills we may not have: fetch them
 
     # ------------------------------------------------------------------------------ views
-    def summary(self, side: Side) -> SideSummary:
-        return self.table.side_summary(side)
+    def views(self) -> dict[Side, tuple[SideSummary, Resting | None]]:
+        """Each side's summary and resting quote as ``decide`` sees it. They change only with the order
+        table (its ``version``), not with the market: kept until the table changes."""
+        if self._views_version != self.table.version:
+            self._views = {side: (s, self.resting(s)) for side, s in self.table.summaries().items()}
+            self._views_version = self.table.version
+        return self._views
 
     def resting(self, summary: SideSummary) -> Resting | None:
         order = summary.newest
         if order is None:
             return None
+        request = order.request
         return Resting(
-            order.client_order_id,
-            order.request.price_ticks,
-            order.remaining_lots,
+            request.client_order_id,
+            request.price_ticks,
+            request.qty_lots - order.filled_lots,
             order.sent_ns,
             summary.in_flight,
-            order.state is S.PENDING_CANCEL,
+            order.state is OrderState.PENDING_CANCEL,
         )
 
     # ------------------------------------------------------------------------------ commands
@@ -86,6 +94,7 @@ class OrderManager:
     ) -> Place:
         request = OrderRequest(self.ids.next_id(), side, price_ticks, qty_lots, order_type or self.order_type)
         self.table.on_send(request, now_ns)
+        self._await_answer(request.client_order_id, now_ns)
         return Place(request, decision)
 
     def replace(self, decision: SideDecision, now_ns: int) -> tuple[Cancel, Place]:
@@ -95,6 +104,7 @@ class OrderManager:
         )
         self.table.on_replace(cid, request, now_ns)
         self._start_cancel_chase(cid, now_ns)
+        self._await_answer(request.client_order_id, now_ns)
         return Cancel(cid, side, decision), Place(request, decision)
 
     def cancel(self, client_order_id: str, side: Side, decision: SideDecision, now_ns: int) -> Cancel:
@@ -115,33 +125,34 @@ class OrderManager:
             if o.state is not S.PENDING_CANCEL
         ]
 
-    def strays(self, now_ns: int) -> list[Cancel]:
-        """Cancel live quotes that are not their side's newest and not already being cancelled."""
+    def strays(self, views: dict[Side, tuple[SideSummary, Resting | None]], now_ns: int) -> list[Cancel]:
+        """Cancel live quotes that are not their side's newest and not already being cancelled (an old
+        order back to live after a refused cancel, an adopted one). ``views``: the sides' summaries
+        before this requote's decisions, which never leave a stray themselves."""
         out = []
-        for side in (Side.BUY, Side.SELL):
-            newest = self.table.resting(side)
+        for side, (summary, _) in views.items():
+            if summary.quotes < 2:
+                continue
             for order in self.table.live_orders(side):
-                if order is newest or not order.is_quote or order.state is S.PENDING_CANCEL:
+                if order is summary.newest or not order.is_quote or order.state is S.PENDING_CANCEL:
                     continue
-                decision = SideDecision(
-                    side, Action.CANCEL, Reason.SUPERSEDED, cancel_client_order_id=order.client_order_id
-                )
-                out.append(self.cancel(order.client_order_id, side, decision, now_ns))
+                cid = order.client_order_id
+                decision = SideDecision(side, Action.CANCEL, Reason.SUPERSEDED, cancel_client_order_id=cid)
+                out.append(self.cancel(cid, side, decision, now_ns))
         return out
 
     def timers(self, now_ns: int) -> list[Command]:
         """What the chase of every unsettled order asks for now: cancels sent again, lookups."""
+        if not self._chases:
+            return []
         ex = self.execution
         out: list[Command] = []
-        live = self.table.live_orders()
-        for cid in self._chases.keys() - {o.client_order_id for o in live}:
-            del self._chases[cid]  # ended: nothing left to chase
-        for order in live:
-            cid = order.client_order_id
-            chase = self._chases.get(cid)
-            if chase is None and order.state is S.PENDING_NEW:
-                chase = self._chases[cid] = _Chase("place", order.sent_ns + ex.request_timeout_ns)
-            if chase is None or chase.querying or now_ns < chase.next_ns:
+        for cid, chase in list(self._chases.items()):
+            order = self.table.get(cid)
+            if order is None or order.state.is_terminal:
+                del self._chases[cid]  # ended: nothing left to chase
+                continue
+            if chase.querying or now_ns < chase.next_ns:
                 continue
             if chase.kind == "cancel" and chase.cancel_sends <= ex.cancel_max_retries:
                 chase.cancel_sends += 1
@@ -159,10 +170,17 @@ class OrderManager:
     def next_timer_ns(self) -> int | None:
         """The earliest time ``timers`` may have something to do."""
         times = [c.next_ns for c in self._chases.values() if not c.querying]
-        for order in self.table.live_orders():
-            if order.state is S.PENDING_NEW and order.client_order_id not in self._chases:
-                times.append(order.sent_ns + self.execution.request_timeout_ns)
         return min(times) if times else None
+
+    def inherit(self, request: OrderRequest, sent_ns: int) -> None:
+        """An order an earlier session sent and did not see end: fillable until its fate is known."""
+        self.table.inherit(request, sent_ns)
+        self._await_answer(request.client_order_id, sent_ns)
+
+    def _await_answer(self, client_order_id: str, sent_ns: int) -> None:
+        """A place is answered by an ack, a reject or a fill; without one within a request timeout of
+        being sent (when it can no longer be in transit), the order is looked up."""
+        self._chases[client_order_id] = _Chase("place", sent_ns + self.execution.request_timeout_ns)
 
     # ------------------------------------------------------------------------------ outcomes
     def on_place_unknown(self, client_order_id: str, now_ns: int) -> None:

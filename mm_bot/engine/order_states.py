@@ -32,7 +32,7 @@ The table of orders that applies these transitions is ``mm_bot.engine.orders.Ord
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import Enum, StrEnum
 from typing import TYPE_CHECKING, Final
 
 from mm_bot.errors import MmBotError
@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from mm_bot.engine.orders import Order
 
 
-class OrderState(Enum):
+class OrderState(StrEnum):
     PENDING_NEW = "pending_new"  # sent, not acked
     OPEN = "open"
     PARTIALLY_FILLED = "partially_filled"
@@ -55,7 +55,7 @@ class OrderState(Enum):
         return self in TERMINAL_STATES
 
 
-class OrderEventKind(Enum):
+class OrderEventKind(StrEnum):
     SEND = "send"  # local; creates the order
     ACK = "ack"
     REJECT = "reject"

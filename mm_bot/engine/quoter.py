@@ -3,7 +3,7 @@
 It owns the estimators: EWMA sigma, fed by accepted books, and the online A/k fit, fed by usable
 public trades. ``quote`` runs ``strategy.quote.compute_quote``, the pipeline the Z3 proofs cover; for
 GLFT with a session horizon it first takes the exact depths from the finite-horizon solution.
-``targets`` turns the quote into per-side orders in lots, shrunk to the room left under max position.
+``target`` turns the quote into a side's order in lots, shrunk to the room left under max position.
 
 The figures shown to people (``sigma``, ``last_a_k``) are the ones the last quote used: reading them
 never refits anything, so what a dashboard asks cannot change what the core decides.
@@ -31,6 +31,9 @@ class Quoter:
         self.horizon = horizon
         self._tick = float(params.instrument.tick_size)
         self._lot = float(params.instrument.lot_size)
+        self._fixed_a_k = None if params.intensity_fixed is None else (*params.intensity_fixed, True)
+        self._max_lots = params.risk.max_position_lots
+        self._min_lots = params.instrument.min_qty_lots
         self.vol = EwmaVolatility(params.volatility) if params.volatility is not None else None
         self.intensity = TradeIntensity(params.intensity, start_ns) if params.intensity is not None else None
         self.quote_params, exact = trading_quote_params(params)
@@ -39,6 +42,7 @@ class Quoter:
         self._table_key: tuple[object, ...] = ()
         self.sigma = params.sigma_prior  # price units per sqrt(s), as the last update left it
         self.last_quote: Quote | None = None
+        self._last_key: tuple[object, ...] = ()
         self.last_a_k = params.intensity_fixed or (math.nan, math.nan)
         self.status = "fixed" if self.intensity is None else "warming_up"  # of the last A/k used
 
@@ -57,10 +61,9 @@ class Quoter:
 
     def intensity_a_k(self, now_ns: int) -> tuple[float, float, bool]:
         """(A per s, k per price, ready) to quote with at ``now_ns``."""
-        if self.intensity is None:
-            assert self.params.intensity_fixed is not None
-            a, k = self.params.intensity_fixed
-            return a, k, True
+        if self._fixed_a_k is not None:
+            return self._fixed_a_k
+        assert self.intensity is not None
         cal = self.intensity.calibration(now_ns)
         self.status = cal.status
         return cal.A_per_s, cal.k_per_price, cal.ready
@@ -76,7 +79,13 @@ class Quoter:
     def quote(
         self, mid: float, best_bid: int, best_ask: int, position_lots: int, a: float, k: float, tau_s: float
     ) -> Quote:
-        """The strategy's quote for these inputs: ``compute_quote``, the code the Z3 proofs cover."""
+        """The strategy's quote for these inputs: ``compute_quote``, the code the Z3 proofs cover. It is
+        a function of these inputs (and sigma) alone; order events do not move them, so for those the
+        last quote is the answer and is not computed again."""
+        key = (mid, best_bid, best_ask, position_lots, self.sigma, a, k, tau_s)
+        if key == self._last_key and self.last_quote is not None:
+            return self.last_quote
+        self._last_key = key
         position_base = position_lots * self._lot
         bid_depth = ask_depth = 0.0
         if self._exact_glft:
@@ -98,35 +107,16 @@ class Quoter:
         self.last_a_k = (a, k)
         return self.last_quote
 
-    def targets(self, quote: Quote, position_lots: int, others: dict[Side, int]) -> dict[Side, SideTarget]:
-        """Each side's order in lots. ``others`` are the lots the side's other live orders (e.g. one
-        whose cancel is on the way) may still fill: the new order only gets the room they leave."""
-        return {
-            Side.BUY: self._target(
-                Side.BUY,
-                quote.bid_ticks,
-                quote.bid_size_base,
-                quote.bid_allowed,
-                position_lots,
-                others[Side.BUY],
-            ),
-            Side.SELL: self._target(
-                Side.SELL,
-                quote.ask_ticks,
-                quote.ask_size_base,
-                quote.ask_allowed,
-                position_lots,
-                others[Side.SELL],
-            ),
-        }
-
-    def _target(
-        self, side: Side, ticks: int, size_base: float, allowed: bool, position_lots: int, others_lots: int
-    ) -> SideTarget:
-        lots = int(size_base / self._lot + 1e-9)
-        room = self.params.risk.max_position_lots - side * position_lots - others_lots
-        lots = min(lots, room)
-        if not allowed or lots < self.params.instrument.min_qty_lots or ticks <= 0:
+    def target(self, quote: Quote, side: Side, position_lots: int, others_lots: int) -> SideTarget:
+        """The quote's order on ``side`` in lots. ``others_lots``: what the side's other live orders
+        (e.g. one whose cancel is on the way) may still fill; the new order only gets the room left."""
+        if side is Side.BUY:
+            ticks, size_base, allowed = quote.bid_ticks, quote.bid_size_base, quote.bid_allowed
+        else:
+            ticks, size_base, allowed = quote.ask_ticks, quote.ask_size_base, quote.ask_allowed
+        room = self._max_lots - side * position_lots - others_lots
+        lots = min(int(size_base / self._lot + 1e-9), room)
+        if not allowed or lots < self._min_lots or ticks <= 0:
             return SideTarget(ticks, 0, Reason.MAX_POSITION)
         return SideTarget(ticks, lots)
 
