@@ -262,6 +262,14 @@ class Journal(JournalReader):
     def _writes(self) -> AbstractContextManager[None]:
         return _write_errors(self.path)
 
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Everything written inside is committed together when the block ends: one transaction, so
+        one commit (with FULL, one fsync) instead of one per statement. If anything fails, all of it
+        is rolled back and ``JournalWriteError`` raised: nothing of the batch is stored."""
+        with self._writes(), transaction(self._conn):
+            yield
+
     def _execute(self, sql: str, params: tuple[object, ...]) -> sqlite3.Cursor:
         """One write statement, committed on return (autocommit)."""
         with self._writes():

@@ -110,15 +110,24 @@ _MIGRATIONS: Final[tuple[str, ...]] = (
 def transaction(conn: sqlite3.Connection) -> Iterator[None]:
     """BEGIN IMMEDIATE ... COMMIT on an autocommit connection; ROLLBACK if the body or the COMMIT
     raises. Some errors (SQLITE_FULL, I/O errors) make SQLite roll back by itself: a ROLLBACK then
-    would fail ("no transaction is active") and hide the first error, hence the check."""
+    would fail ("no transaction is active") and hide the first error, hence the check. Inside an open
+    transaction (``Journal.batch``) the body simply joins it."""
+    if _open(conn):
+        yield
+        return
     conn.execute("BEGIN IMMEDIATE")
     try:
         yield
         conn.execute("COMMIT")
     except BaseException:
-        if conn.in_transaction:
+        if _open(conn):
             conn.execute("ROLLBACK")
         raise
+
+
+def _open(conn: sqlite3.Connection) -> bool:
+    """Whether a transaction is open (a function: the answer changes under every statement)."""
+    return conn.in_transaction
 
 
 def schema_version(conn: sqlite3.Connection) -> int:

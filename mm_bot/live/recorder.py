@@ -1,10 +1,11 @@
 """What one market's runner records after each event: the journal (fills, order states, the day's loss
 baseline, starting balances, decisions that did something), the metrics and the log lines.
 
-The journal comes first and is the one that matters: an order intent is committed before its request
-starts (``intent``), and a journal that cannot be written stops trading. The first write failure is
-kept in ``failure``; from then on nothing more is written (the runner halts the core, cancels every
-order and stops), while metrics and logs go on.
+The journal comes first and is the one that matters. What an event changed (fills, order states) and
+the intents of the orders it sends are committed in one transaction before any request starts: one
+commit per event, and an order is never sent unless its intent is stored. A journal that cannot be
+written stops trading: the first failure is kept in ``failure``, nothing more is written (the runner
+halts the core, cancels every order and stops), while metrics and logs go on.
 """
 
 from __future__ import annotations
@@ -46,18 +47,9 @@ class Recorder:
         if metrics is not None:
             metrics.watch(decisions=core.stats.decisions, dropped=core.book.dropped)
 
-    def intent(self, command: Place) -> bool:
-        """Commit the order's intent before it is sent; False if the journal failed (now or before):
-        the order must then not be sent."""
-        if self._journal is not None and self.failure is None:
-            try:
-                self._journal.record_order_intent(command.request, self.symbol, self._clock())
-            except JournalError as exc:
-                self._failed(exc)
-        return self.failure is None
-
-    def after(self, event: Event, commands: list[Command]) -> None:
-        """Record what ``event`` changed and the decisions behind ``commands``."""
+    def record(self, event: Event, commands: list[Command]) -> bool:
+        """Record what ``event`` changed and what ``commands`` will do; False if the journal failed
+        (now or before): the new orders among ``commands`` must then not be sent."""
         orders, fills = self.core.changes()
         try:
             self._journal_changes(orders, fills, commands)
@@ -66,6 +58,7 @@ class Recorder:
         self._log_lines(event, commands, fills)
         if self._metrics is not None:
             self._export(self._metrics, event, orders, fills)
+        return self.failure is None
 
     def flush(self) -> None:
         if self._journal is not None and self.failure is None:
@@ -76,10 +69,14 @@ class Recorder:
 
     # ------------------------------------------------------------------------------ journal
     def _journal_changes(self, orders: list[Order], fills: list[OwnFill], commands: list[Command]) -> None:
-        j, core = self._journal, self.core
+        j = self._journal
         if j is None or self.failure is not None:
             return
-        now = self._clock()
+        with j.batch():
+            self._write(j, orders, fills, commands)
+
+    def _write(self, j: Journal, orders: list[Order], fills: list[OwnFill], commands: list[Command]) -> None:
+        core, now = self.core, self._clock()
         for fill in fills:
             j.record_fill(fill, core.instrument)
         for order in orders:
@@ -90,6 +87,9 @@ class Recorder:
         if core.reconciler.baseline != self._baseline:
             self._baseline = dict(core.reconciler.baseline)
             j.set_starting_balances(self.symbol, core.reconciler.baseline, now)
+        for command in commands:
+            if isinstance(command, Place):
+                j.record_order_intent(command.request, self.symbol, now)
         for d in _decisions(commands):
             j.record_decision(now, self.symbol, d.side, d.action.value, d.reason.value, d.price_ticks or None)
 

@@ -113,7 +113,7 @@ class MarketRunner:
 
     async def _trade(self, stop: asyncio.Event, pump: asyncio.Task[None]) -> None:
         stopping = asyncio.ensure_future(stop.wait())
-        self._execute(self.core.start(self._clock()), None)
+        self._execute(self.core.start(self._clock()), None, journaled=True)
         try:
             while not stop.is_set():
                 received_ns, event = await self._next_event(stopping, pump)
@@ -151,16 +151,16 @@ class MarketRunner:
     def _step(self, event: Event, received_ns: int | None) -> None:
         """One event through the core; record what changed; start the requests."""
         commands = self.core.on_event(event, self._clock())
-        self._recorder.after(event, commands)
-        self._execute(commands, received_ns)
+        journaled = self._recorder.record(event, commands)
+        self._execute(commands, received_ns, journaled)
 
     # ------------------------------------------------------------------------------ requests
-    def _execute(self, commands: list[Command], received_ns: int | None) -> None:
+    def _execute(self, commands: list[Command], received_ns: int | None, journaled: bool) -> None:
         calls = self._calls
         for command in commands:
             call: Coroutine[Any, Any, None]
             if isinstance(command, Place):
-                if not self._recorder.intent(command):
+                if not journaled:
                     # Not journaled, so not sent: the core sees the order refused here.
                     self._feed(
                         OrderRejected(self._clock(), command.request.client_order_id, "journal_failed")
@@ -200,8 +200,7 @@ class MarketRunner:
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(self.settings.shutdown_timeout_s):
                 commands = core.cancel_all(self._clock())
-                self._recorder.after(Tick(self._clock()), commands)
-                self._execute(commands, None)
+                self._execute(commands, None, self._recorder.record(Tick(self._clock()), commands))
                 while core.table.live_orders() or self._in_flight:
                     _, event = await self._next_event(pump)
                     self._step(event, None)

@@ -196,6 +196,28 @@ def test_intent_is_committed_before_send_and_unique(tmp_path: Path) -> None:
         assert order is not None and order.side is Side.BUY  # the first intent is left as it was
 
 
+def test_a_batch_commits_once_at_its_end_or_not_at_all(tmp_path: Path) -> None:
+    """Writes inside ``batch`` (transactions of their own included) are invisible to others until the
+    block ends, then all there; a failure inside stores none of them."""
+    path = tmp_path / "j.sqlite"
+    with Journal.open(path) as journal:
+        journal.start_session("paper", "cfg", 1)
+        conn = reader(path)
+        with journal.batch():
+            journal.record_order_intent(req("c1"), BTC.symbol, 5)
+            journal.record_fill(own_fill("c1", Side.BUY, 1000, 5, trade_id="t1"), BTC)
+            journal.set_starting_balances("paper/BTC/USDT", {"BTC": 1.0}, 5)
+            assert conn.execute("SELECT COUNT(*) FROM orders").fetchone() == (0,)  # not yet committed
+        assert conn.execute("SELECT COUNT(*) FROM orders").fetchone() == (1,)
+        assert journal.totals(BTC.symbol).fill_count == 1
+        with pytest.raises(JournalError), journal.batch():
+            journal.record_order_intent(req("c2"), BTC.symbol, 6)
+            journal.record_order_intent(req("c1"), BTC.symbol, 7)  # a duplicate: the batch fails
+        assert journal.order("c2") is None
+        assert conn.execute("SELECT COUNT(*) FROM orders").fetchone() == (1,)
+        conn.close()
+
+
 def test_unknown_order_state_update_returns_false(tmp_path: Path) -> None:
     """Updating an order the journal never saw reports False (reconcile it instead)."""
     with Journal.open(tmp_path / "j.sqlite") as journal:
