@@ -17,7 +17,8 @@ daily loss baselines, so a restart knows its position and which orders the venue
   balances are ``starting_balances`` plus what the fills say, so they agree with the position after a
   SIGKILL; ``save_balances`` is an informational snapshot.
 
-The schema, its migrations, the longer statements and the row types are in ``mm_bot/journal_schema.py``.
+The schema, its migrations, the longer statements and the row types are in ``mm_bot/journal_schema.py``;
+the reads (``JournalReader``, re-exported here) in ``mm_bot/journal_reader.py``.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from mm_bot import journal_schema as schema
 from mm_bot.engine.ledger import LedgerTotals
 from mm_bot.engine.order_states import OrderState
 from mm_bot.errors import MmBotError
+from mm_bot.journal_reader import JournalReader
 from mm_bot.journal_schema import SCHEMA_VERSION, JournalOrder, SessionRecord, transaction
 from mm_bot.model import Instrument, OrderRequest, OwnFill, Side
 
@@ -83,90 +85,6 @@ class JournalWriteError(JournalError):
 
 _PENDING_NEW: Final = OrderState.PENDING_NEW.value
 _DecisionRow = tuple[int, str, int | None, str, str, int | None, str | None]
-
-
-class JournalReader:
-    """The reads of an open journal; ``Journal`` adds the writes. Not thread-safe (one event loop)."""
-
-    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
-        self._conn = conn
-        self.path = path
-
-    @property
-    def schema_version(self) -> int:
-        return schema.schema_version(self._conn)
-
-    def close(self) -> None:
-        self._conn.close()
-
-    def __enter__(self) -> JournalReader:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        if exc is None:
-            self.close()
-            return
-        try:
-            self.close()
-        except JournalError as close_exc:  # the error in flight stays the one raised; it names both
-            exc.add_note(f"closing the journal failed too: {close_exc}")
-
-    def sessions(self) -> list[SessionRecord]:
-        rows = self._conn.execute(schema.SELECT_SESSIONS + " ORDER BY id")
-        return [schema.session_of_row(row) for row in rows]
-
-    def order(self, client_order_id: str) -> JournalOrder | None:
-        query = schema.SELECT_ORDERS + " WHERE client_order_id = ?"
-        row = self._conn.execute(query, (client_order_id,)).fetchone()
-        return None if row is None else schema.order_of_row(row)
-
-    def open_orders(self, market: str | None = None) -> list[JournalOrder]:
-        """Orders not known to be terminal (the venue may still hold them), oldest first."""
-        by_market = "" if market is None else " AND market = ?"
-        rows = self._conn.execute(
-            schema.SELECT_ORDERS + schema.NOT_TERMINAL + by_market + " ORDER BY created_ns, rowid",
-            () if market is None else (market,),
-        )
-        return [schema.order_of_row(row) for row in rows]
-
-    def totals(self, market: str) -> LedgerTotals:
-        """Position, cash flow, fees, volume and count of ``market``'s fills, summed in one scan."""
-        return LedgerTotals(*self._conn.execute(schema.SELECT_TOTALS, (market,)).fetchone())
-
-    def fill_keys(self, market: str) -> set[tuple[str, str]]:
-        """(client order id, trade id) of every stored fill of ``market`` that has a trade id, to seed
-        the in-memory dedup after a restart. Fills without one (deduplicated here by client order id,
-        receive time, price and quantity) are left out: ("cid", "") would match any of them."""
-        query = "SELECT client_order_id, trade_id FROM fills WHERE market = ? AND trade_id != ''"
-        return set(self._conn.execute(query, (market,)).fetchall())
-
-    def fills(self, market: str, since_ts_ns: int | None = None) -> list[OwnFill]:
-        """``market``'s stored fills received at or after ``since_ts_ns`` (all if None), oldest first."""
-        if since_ts_ns is None:
-            rows = self._conn.execute(schema.SELECT_FILLS + " ORDER BY ts_ns, id", (market,))
-        else:
-            rows = self._conn.execute(
-                schema.SELECT_FILLS + " AND ts_ns >= ? ORDER BY ts_ns, id", (market, since_ts_ns)
-            )
-        return [schema.fill_of_row(row) for row in rows]
-
-    def starting_balances(self, account: str) -> dict[str, float]:
-        """The balances ``set_starting_balances`` stored for ``account`` (empty if none)."""
-        query = "SELECT asset, amount FROM starting_balances WHERE account = ? ORDER BY asset"
-        return dict(self._conn.execute(query, (account,)).fetchall())
-
-    def load_balances(self, mode: str = "paper") -> dict[str, float]:
-        """The last ``save_balances`` snapshot of ``mode``: informational (reports), not for restore."""
-        rows = self._conn.execute("SELECT asset, amount FROM balances WHERE mode = ? ORDER BY asset", (mode,))
-        return dict(rows.fetchall())
-
-    def day_baseline(self, market: str, day: int) -> float | None:
-        """The PnL stored as ``market``'s baseline for UTC day ``day`` (``utc_day``), if any."""
-        query = "SELECT pnl_quote FROM day_baselines WHERE market = ? AND day = ?"
-        row = self._conn.execute(query, (market, day)).fetchone()
-        return None if row is None else float(row[0])
 
 
 class Journal(JournalReader):
@@ -258,6 +176,17 @@ class Journal(JournalReader):
 
     def __enter__(self) -> Journal:
         return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if exc is None:
+            self.close()
+            return
+        try:
+            self.close()
+        except JournalError as close_exc:  # the error in flight stays the one raised; it names both
+            exc.add_note(f"closing the journal failed too: {close_exc}")
 
     def _writes(self) -> AbstractContextManager[None]:
         return _write_errors(self.path)

@@ -21,12 +21,13 @@ market remainders are cancelled (``ioc_remainder`` / ``market_remainder``). POST
 whole (``post_only_would_cross``) if it would trade on arrival. Self-trades are NOT prevented: an
 account's taker order may fill its own resting order; both sides are reported and charged.
 
-Funds (per account and asset, floats in asset units): ``available = total - locked``; an open buy
-locks price*qty*(1 + max(maker, taker, 0) bps) of quote, an open sell locks its base quantity. A new
-order must fit in what is available or it is rejected ``insufficient_funds`` (a market buy is checked
-at its protection price). Fees are charged in the quote asset on every fill: notional * bps / 1e4,
-notional = price_ticks*qty_lots*tick_size*lot_size; a negative maker fee is a rebate. Balances are
-floats: sums carry float rounding (~1e-12 relative), reconcile with a tolerance.
+Funds (per account and asset, floats in asset units; kept by ``sim.accounts``):
+``available = total - locked``; an open buy locks price*qty*(1 + max(maker, taker, 0) bps) of quote,
+an open sell locks its base quantity. A new order must fit in what is available or it is rejected
+``insufficient_funds`` (a market buy is checked at its protection price). Fees are charged in the
+quote asset on every fill: notional * bps / 1e4, notional = price_ticks*qty_lots*tick_size*lot_size;
+a negative maker fee is a rebate. Balances are floats: sums carry float rounding (~1e-12 relative),
+reconcile with a tolerance.
 
 Background liquidity belongs to the ``BACKGROUND`` account: it pays no fees, is not funds-checked (its
 balances go negative), and gets no events. With ``market=None`` there is no synthetic market; an
@@ -44,10 +45,11 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Mapping
 from typing import Final, Literal
 
+from sim.accounts import Account, Funds, Order
 from sim.book import Fill, OrderBook, Side, TimeInForce
 from sim.events import (
     BACKGROUND,
@@ -93,41 +95,6 @@ def _require(ok: bool, message: str) -> None:
         raise ValueError(message)
 
 
-class _Order:
-    __slots__ = ("account", "cid", "oid", "order_type", "price", "qty", "remaining", "side")
-
-    def __init__(self, account: _Account, cid: str, oid: int, cmd: PlaceOrder, price: int) -> None:
-        self.account = account
-        self.cid = cid
-        self.oid = oid
-        self.side = cmd.side
-        self.price = price  # the limit price (for market orders: the protection price)
-        self.qty = cmd.qty_lots
-        self.remaining = cmd.qty_lots
-        self.order_type = cmd.order_type
-
-
-HISTORY: Final = 100_000  # finished orders and fills kept per account for order_status / fills
-
-
-class _Account:
-    __slots__ = ("balances", "done", "fills", "name", "open", "owner")
-
-    def __init__(self, name: str, owner: int, balances: Mapping[str, float]) -> None:
-        self.name = name
-        self.owner = owner
-        self.balances = {asset: float(amount) for asset, amount in balances.items()}
-        self.open: dict[str, _Order] = {}  # client order id -> order, in placement order
-        self.done: OrderedDict[str, OrderRecord] = OrderedDict()  # the last HISTORY finished orders
-        self.fills: deque[OwnFill] = deque(maxlen=HISTORY)
-
-    def finish(self, record: OrderRecord) -> None:
-        self.done[record.client_order_id] = record
-        self.done.move_to_end(record.client_order_id)
-        if len(self.done) > HISTORY:
-            self.done.popitem(last=False)
-
-
 class SimExchange:
     """The simulated venue; see the module docstring for its rules and what it does not model."""
 
@@ -147,24 +114,25 @@ class SimExchange:
         self._tick_lot = inst.tick_size * inst.lot_size
         self._lot = inst.lot_size
         self._ol, self._ml = config.order_latency_ns, config.md_latency_ns
-        self._buy_lock = 1.0 + max(config.maker_fee_bps, config.taker_fee_bps, 0.0) / 1e4
+        buy_lock = 1.0 + max(config.maker_fee_bps, config.taker_fee_bps, 0.0) / 1e4
+        self._funds = Funds(inst.base, inst.quote, inst.lot_size, self._tick_lot, buy_lock)
         self._fee = {True: config.maker_fee_bps / 1e4, False: config.taker_fee_bps / 1e4}
         self.book = OrderBook()
-        self._accounts: dict[str, _Account] = {BACKGROUND: _Account(BACKGROUND, 0, {})}
+        self._accounts: dict[str, Account] = {BACKGROUND: Account(BACKGROUND, 0, {})}
         for name, balances in (accounts or {}).items():
             _require(name not in self._accounts and bool(name), f"invalid or duplicate account {name!r}")
-            self._accounts[name] = _Account(name, len(self._accounts), balances)
+            self._accounts[name] = Account(name, len(self._accounts), balances)
         for acct in self._accounts.values():
             acct.balances.setdefault(self._base, 0.0)
             acct.balances.setdefault(self._quote, 0.0)
         self._by_owner = list(self._accounts.values())
-        self._orders: dict[int, _Order] = {}  # our (non-background) orders by book id
+        self._orders: dict[int, Order] = {}  # our (non-background) orders by book id
         self._bg_oid: dict[str, int] = {}  # externally applied background orders resting in the book
         self._bg_cid: dict[int, str] = {}
         self._next_oid = 1
         self._trade_id = 0
         self._now_ns = start_ns
-        self._inbound: deque[tuple[int, _Account, Command]] = deque()
+        self._inbound: deque[tuple[int, Account, Command]] = deque()
         self._outbox: list[tuple[int, int, Event]] = []
         self._seq = 0
         self._snap_seq = 0
@@ -258,23 +226,16 @@ class SimExchange:
 
     def open_orders(self, account: str) -> list[OpenOrder]:
         """The account's open orders in placement order."""
-        return [
-            OpenOrder(o.cid, o.side, o.price, o.qty, o.remaining, o.order_type)
-            for o in self._account(account).open.values()
-        ]
+        return self._account(account).open_orders()
 
     def order_status(self, account: str, client_order_id: str) -> OrderRecord | None:
         """The account's order with this id as the engine knows it now: open, or how it ended (the
-        last ``HISTORY`` finished orders); None if the engine never saw it (or forgot it)."""
-        acct = self._account(account)
-        o = acct.open.get(client_order_id)
-        if o is not None:
-            return OrderRecord(o.cid, o.side, o.price, o.qty, o.qty - o.remaining, o.order_type, "open")
-        return acct.done.get(client_order_id)
+        last ``sim.accounts.HISTORY`` finished orders); None if the engine never saw it (or forgot it)."""
+        return self._account(account).order_status(client_order_id)
 
     def fills(self, account: str, since_ns: int = 0) -> list[OwnFill]:
         """The account's fills that happened at the engine at or after ``since_ns`` (exchange time),
-        oldest first; the last ``HISTORY`` are kept."""
+        oldest first; the last ``sim.accounts.HISTORY`` are kept."""
         return [f for f in self._account(account).fills if f.exchange_ts_ns >= since_ns]
 
     def queue_ahead(self, account: str, client_order_id: str) -> int:
@@ -286,16 +247,13 @@ class SimExchange:
 
     def account(self, account: str) -> dict[str, AssetBalance]:
         """Balances by asset: total and what open orders lock."""
-        acct = self._account(account)
-        locked_base, locked_quote = self._locked(acct)
-        locks = {self._base: locked_base, self._quote: locked_quote}
-        return {a: AssetBalance(total, locks.get(a, 0.0)) for a, total in acct.balances.items()}
+        return self._funds.balances(self._account(account))
 
     def accounts(self) -> list[str]:
         return list(self._accounts)
 
     # ------------------------------------------------------------------------------------- the engine
-    def _account(self, name: str) -> _Account:
+    def _account(self, name: str) -> Account:
         acct = self._accounts.get(name)
         if acct is None:
             raise KeyError(f"unknown account {name!r}")
@@ -358,7 +316,7 @@ class SimExchange:
         if fills:
             self._on_fills(fills, t)
 
-    def _execute(self, acct: _Account, cmd: Command, t: int) -> None:
+    def _execute(self, acct: Account, cmd: Command, t: int) -> None:
         if isinstance(cmd, PlaceOrder):
             self._place(acct, cmd, t)
         elif isinstance(cmd, CancelOrder):
@@ -367,7 +325,7 @@ class SimExchange:
             for cid in list(acct.open):
                 self._cancel(acct, cid, t)
 
-    def _cancel(self, acct: _Account, cid: str, t: int) -> None:
+    def _cancel(self, acct: Account, cid: str, t: int) -> None:
         order = acct.open.get(cid)
         ts = t + self._ol
         if order is None:
@@ -377,24 +335,11 @@ class SimExchange:
         self._close(order, "cancelled")
         self._push(ts, OrderCancelled(ts, t, acct.name, cid, qty, "user"))
 
-    def _close(self, order: _Order, state: Literal["filled", "cancelled"]) -> None:
-        del order.account.open[order.cid]
+    def _close(self, order: Order, state: Literal["filled", "cancelled"]) -> None:
         del self._orders[order.oid]
-        filled = order.qty - order.remaining
-        order.account.finish(
-            OrderRecord(order.cid, order.side, order.price, order.qty, filled, order.order_type, state)
-        )
+        order.account.close(order, state)
 
-    def _locked(self, acct: _Account) -> tuple[float, float]:
-        base = quote = 0.0
-        for o in acct.open.values():
-            if o.side > 0:
-                quote += o.price * o.remaining * self._tick_lot * self._buy_lock
-            else:
-                base += o.remaining * self._lot
-        return base, quote
-
-    def _reject_reason(self, acct: _Account, cmd: PlaceOrder, price: int | None) -> RejectReason | None:
+    def _reject_reason(self, acct: Account, cmd: PlaceOrder, price: int | None) -> RejectReason | None:
         market = cmd.order_type is OrderType.MARKET
         if (
             not cmd.client_order_id
@@ -406,12 +351,7 @@ class SimExchange:
             return "invalid_order"
         if cmd.client_order_id in acct.open:
             return "duplicate_client_order_id"
-        locked_base, locked_quote = self._locked(acct)
-        if cmd.side > 0:
-            need = 0.0 if price is None else price * cmd.qty_lots * self._tick_lot * self._buy_lock
-            if need > acct.balances[self._quote] - locked_quote:
-                return "insufficient_funds"
-        elif cmd.qty_lots * self._lot > acct.balances[self._base] - locked_base:
+        if self._funds.short_of_funds(acct, cmd.side, price, cmd.qty_lots):
             return "insufficient_funds"
         if cmd.order_type is OrderType.POST_ONLY:
             best = self.book.best_ask() if cmd.side > 0 else self.book.best_bid()
@@ -419,7 +359,7 @@ class SimExchange:
                 return "post_only_would_cross"
         return None
 
-    def _place(self, acct: _Account, cmd: PlaceOrder, t: int) -> None:
+    def _place(self, acct: Account, cmd: PlaceOrder, t: int) -> None:
         ts, cid, book = t + self._ol, cmd.client_order_id, self.book
         price: int | None = cmd.price_ticks
         if cmd.order_type is OrderType.MARKET:
@@ -442,7 +382,7 @@ class SimExchange:
         self._push(
             ts, OrderAccepted(ts, t, acct.name, cid, cmd.side, cmd.price_ticks, cmd.qty_lots, cmd.order_type)
         )
-        order = _Order(acct, cid, self._new_oid(), cmd, price or 0)
+        order = Order(acct, cid, self._new_oid(), cmd, price or 0)
         acct.open[cid] = order
         self._orders[order.oid] = order
         if price is not None:

@@ -2,6 +2,7 @@
 in every error, env overrides, secrets from the environment and the writability of output paths
 (``loader``)."""
 
+from mm_bot.config.base import yaml_path
 from mm_bot.config.loader import (
     LiveCredentials,
     check_config,
@@ -9,7 +10,6 @@ from mm_bot.config.loader import (
     live_credentials,
     load_config,
     read_secret,
-    yaml_path,
 )
 from mm_bot.config.models import (
     DEFAULT_CONFIG_PATH,

@@ -1,10 +1,6 @@
-"""Loading ``config.yaml``: YAML 1.2-ish parsing with line numbers, env overrides, secret checks,
-and rendering of every validation problem as ``(yaml_path, message)``. See ``mm_bot.config``.
-
-Hostile YAML is refused at ``<file>`` before it can cost time or memory: files over
-``MAX_FILE_BYTES``, documents with more than ``MAX_NODES`` nodes once aliases are expanded (an alias
-counts each time it is reached, so a "billion laughs" file stops at the limit), and nesting deeper
-than ``MAX_DEPTH`` mappings and lists (PyYAML's composer is recursive)."""
+"""Loading ``config.yaml``: env overrides, secret checks, validation, and rendering of every
+validation problem as ``(yaml_path, message)``. See ``mm_bot.config``; the file itself is read (and
+hostile YAML refused) by ``yaml_reader``."""
 
 from __future__ import annotations
 
@@ -15,31 +11,30 @@ import re
 import tempfile
 import types
 import typing
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
-import yaml  # type: ignore[import-untyped]
 from pydantic import BaseModel, SecretStr, ValidationError
 
-from mm_bot.config.models import (
-    _IDENT,
-    _SECRET_KEYS,
-    _YAML12_FLOAT,
-    ENV_PREFIX,
-    FILE,
-    ROOT,
-    AppConfig,
-    LiveConfig,
-    Loc,
-)
+from mm_bot.config.base import ENV_PREFIX, ROOT, Loc, yaml_path
+from mm_bot.config.models import AppConfig, LiveConfig
+from mm_bot.config.yaml_reader import Refused, read_value, read_yaml
 from mm_bot.errors import ConfigError
 
-MAX_FILE_BYTES = 1 << 20  # a real config is a few KB
-MAX_NODES = 10_000  # after alias expansion; the default config has a few hundred
-MAX_DEPTH = 64  # levels of mappings and lists; the default config has 6
 _MAX_SHOWN_CHARS = 80  # a bad value is echoed in an error message up to this length
+_SECRET_KEYS = {  # normalized key -> the live.* field naming its env var
+    "apikey": "api_key_env",
+    "key": "api_key_env",
+    "secret": "api_secret_env",
+    "apisecret": "api_secret_env",
+    "secretkey": "api_secret_env",
+    "privatekey": "api_secret_env",
+    "password": "api_password_env",
+    "passphrase": "api_password_env",
+    "token": "api_key_env",
+}
 
 # --- secrets ------------------------------------------------------------------------------------
 
@@ -85,7 +80,7 @@ def live_credentials(live: LiveConfig, environ: Mapping[str, str] | None = None)
 def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> AppConfig:
     """Read, override from ``environ`` (default os.environ), validate. Raises only ConfigError."""
     path = Path(path)
-    raw, lines = _read_yaml(path)
+    raw, lines = read_yaml(path)
     problems: list[tuple[str, str]] = []
     overrides = _apply_env_overrides(raw, os.environ if environ is None else environ, problems)
     problems += _find_secrets(raw, ())
@@ -151,155 +146,6 @@ def check_config(path: str | Path, environ: Mapping[str, str] | None = None) -> 
     return []
 
 
-def yaml_path(loc: Sequence[str | int]) -> str:
-    """Render a location like ``markets[0].risk.max_position_base`` or ``x.markets["BTC/USDT"]``."""
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif _IDENT.match(part):
-            out += f".{part}" if out else part
-        else:
-            out += f'["{part}"]'
-    return out or ROOT
-
-
-class _Refused(Exception):
-    """The YAML is refused before (or while) it is built: too large, too deep, not a config value."""
-
-
-def _at(mark: Any) -> str:
-    return f" at line {mark.line + 1}, column {mark.column + 1}"
-
-
-def _too_many_nodes() -> _Refused:
-    return _Refused(f"too many nodes after alias expansion: more than {MAX_NODES} (an alias bomb?)")
-
-
-def _too_deep(mark: Any) -> _Refused:
-    return _Refused(f"nested too deeply{_at(mark)}: max depth {MAX_DEPTH} levels of mappings and lists")
-
-
-def _read_yaml(path: Path) -> tuple[Any, dict[Loc, int]]:
-    """Read and parse ``path``; file and syntax problems become ConfigError at ``<file>``."""
-    try:
-        with path.open("rb") as f:
-            data = f.read(MAX_FILE_BYTES + 1)  # never more, whatever the file is (/dev/zero)
-        if len(data) > MAX_FILE_BYTES:
-            raise _Refused(f"file is larger than {MAX_FILE_BYTES} bytes (a config is a few KB)")
-        return _parse_yaml(data.decode("utf-8"))
-    except FileNotFoundError:
-        problem = f"file not found: {path}"
-    except (OSError, UnicodeDecodeError) as exc:
-        problem = f"cannot read {path}: {exc}"
-    except _Refused as exc:
-        problem = str(exc)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = _at(mark) if mark is not None else ""
-        what = ": ".join(str(s) for s in (getattr(exc, "context", None), getattr(exc, "problem", None)) if s)
-        problem = f"YAML syntax error{where}: {what or exc}"
-    raise ConfigError([(FILE, problem)], f"config {path}")
-
-
-class _BoundedLoader(yaml.SafeLoader):  # type: ignore[misc]
-    """SafeLoader that stops composing at MAX_NODES nodes and MAX_DEPTH levels (before the recursive
-    composer exhausts the stack) and reports a value Python cannot build (an int of 5000 digits, a
-    date in month 13) with its line instead of a ValueError."""
-
-    def __init__(self, text: str) -> None:
-        super().__init__(text)
-        self._nodes = 0
-        self._depth = 0
-
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        self._nodes += 1
-        if self._nodes > MAX_NODES:
-            raise _too_many_nodes()
-        return super().compose_node(parent, index)
-
-    def compose_sequence_node(self, anchor: Any) -> Any:
-        return self._compose_nested(super().compose_sequence_node, anchor)
-
-    def compose_mapping_node(self, anchor: Any) -> Any:
-        return self._compose_nested(super().compose_mapping_node, anchor)
-
-    def _compose_nested(self, compose: Any, anchor: Any) -> Any:
-        self._depth += 1
-        try:
-            if self._depth > MAX_DEPTH:
-                raise _too_deep(self.peek_event().start_mark)
-            return compose(anchor)
-        finally:
-            self._depth -= 1
-
-    def construct_object(self, node: Any, deep: bool = False) -> Any:
-        try:
-            return super().construct_object(node, deep)
-        except ValueError as exc:
-            raise _Refused(f"cannot read the value{_at(node.start_mark)}: {exc}") from None
-
-
-def _parse_yaml(text: str) -> tuple[Any, dict[Loc, int]]:
-    """Parse as YAML 1.2-ish (see module doc); return the data and the line of every key."""
-    loader = _BoundedLoader(text)
-    try:
-        node = loader.get_single_node()
-        if node is None:
-            return None, {}
-        walk = _NodeWalk()
-        walk.visit(node, (), ())
-        return loader.construct_document(node), walk.lines
-    finally:
-        loader.dispose()
-
-
-class _NodeWalk:
-    """One pass over the composed node graph with aliases expanded, before anything is constructed:
-    records the line of every key, rejects duplicate and non-scalar keys and recursive aliases,
-    retags YAML 1.1 surprises, and refuses more than MAX_NODES nodes or MAX_DEPTH levels."""
-
-    def __init__(self) -> None:
-        self.lines: dict[Loc, int] = {}
-        self.nodes = 0
-
-    def visit(self, node: Any, loc: Loc, up: tuple[Any, ...]) -> None:
-        """``up`` holds the ancestors of ``node``; an alias of one of them is a cycle."""
-        self.nodes += 1
-        if self.nodes > MAX_NODES:
-            raise _too_many_nodes()
-        if any(node is ancestor for ancestor in up):
-            raise yaml.constructor.ConstructorError(None, None, "recursive alias", node.start_mark)
-        if isinstance(node, yaml.MappingNode | yaml.SequenceNode) and len(up) >= MAX_DEPTH:
-            raise _too_deep(node.start_mark)
-        up = (*up, node)
-        if isinstance(node, yaml.MappingNode):
-            seen: set[str] = set()
-            for key_node, value_node in node.value:
-                if not isinstance(key_node, yaml.ScalarNode):
-                    raise _Refused(f"mapping keys must be plain scalars{_at(key_node.start_mark)}")
-                key = str(key_node.value)
-                if key in seen and key_node.tag != "tag:yaml.org,2002:merge":
-                    raise yaml.constructor.ConstructorError(
-                        f"in the mapping at {yaml_path(loc)}",
-                        None,
-                        f"duplicate key {key!r}",
-                        key_node.start_mark,
-                    )
-                seen.add(key)
-                self.lines.setdefault((*loc, key), key_node.start_mark.line + 1)
-                self.visit(value_node, (*loc, key), up)
-        elif isinstance(node, yaml.SequenceNode):
-            for i, item in enumerate(node.value):
-                self.lines.setdefault((*loc, i), item.start_mark.line + 1)
-                self.visit(item, (*loc, i), up)
-        elif isinstance(node, yaml.ScalarNode) and node.style is None:
-            if node.tag == "tag:yaml.org,2002:str" and _YAML12_FLOAT.match(node.value):
-                node.tag = "tag:yaml.org,2002:float"
-            elif node.tag in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float") and ":" in node.value:
-                node.tag = "tag:yaml.org,2002:str"  # 14:30 is a time, not 870
-
-
 def _find_secrets(data: Any, loc: Loc) -> list[tuple[str, str]]:
     """Report and remove secret-looking keys so they are not also reported as unknown."""
     found: list[tuple[str, str]] = []
@@ -344,8 +190,8 @@ def _apply_env_overrides(
             loc = (*loc, key)
             if i == len(parts) - 1:
                 try:
-                    node[key] = _env_value(environ[name])
-                except _Refused as exc:
+                    node[key] = read_value(environ[name])
+                except Refused as exc:
                     problems.append((yaml_path(loc), f"environment variable {name}: {exc}"))
                     break
                 done[loc] = name
@@ -354,13 +200,6 @@ def _apply_env_overrides(
                     node[key] = {}
                 node = node[key]
     return done
-
-
-def _env_value(text: str) -> Any:
-    try:
-        return _parse_yaml(text)[0]
-    except yaml.YAMLError:
-        return text  # not YAML: take it as a plain string
 
 
 def _render(exc: ValidationError, lines: dict[Loc, int], overrides: dict[Loc, str]) -> list[tuple[str, str]]:

@@ -1,0 +1,94 @@
+"""The read side of the journal: ``JournalReader`` answers queries on an open SQLite connection
+(sessions, orders, fills and their totals, balances, day baselines) and writes nothing. ``Journal``
+(``mm_bot.journal``) adds the writes and opens both kinds; see there for the journal's guarantees."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from types import TracebackType
+
+from mm_bot import journal_schema as schema
+from mm_bot.engine.ledger import LedgerTotals
+from mm_bot.journal_schema import JournalOrder, SessionRecord
+from mm_bot.model import OwnFill
+
+__all__ = ["JournalReader"]
+
+
+class JournalReader:
+    """The reads of an open journal; ``Journal`` adds the writes. Not thread-safe (one event loop)."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+        self._conn = conn
+        self.path = path
+
+    @property
+    def schema_version(self) -> int:
+        return schema.schema_version(self._conn)
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> JournalReader:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def sessions(self) -> list[SessionRecord]:
+        rows = self._conn.execute(schema.SELECT_SESSIONS + " ORDER BY id")
+        return [schema.session_of_row(row) for row in rows]
+
+    def order(self, client_order_id: str) -> JournalOrder | None:
+        query = schema.SELECT_ORDERS + " WHERE client_order_id = ?"
+        row = self._conn.execute(query, (client_order_id,)).fetchone()
+        return None if row is None else schema.order_of_row(row)
+
+    def open_orders(self, market: str | None = None) -> list[JournalOrder]:
+        """Orders not known to be terminal (the venue may still hold them), oldest first."""
+        by_market = "" if market is None else " AND market = ?"
+        rows = self._conn.execute(
+            schema.SELECT_ORDERS + schema.NOT_TERMINAL + by_market + " ORDER BY created_ns, rowid",
+            () if market is None else (market,),
+        )
+        return [schema.order_of_row(row) for row in rows]
+
+    def totals(self, market: str) -> LedgerTotals:
+        """Position, cash flow, fees, volume and count of ``market``'s fills, summed in one scan."""
+        return LedgerTotals(*self._conn.execute(schema.SELECT_TOTALS, (market,)).fetchone())
+
+    def fill_keys(self, market: str) -> set[tuple[str, str]]:
+        """(client order id, trade id) of every stored fill of ``market`` that has a trade id, to seed
+        the in-memory dedup after a restart. Fills without one (deduplicated here by client order id,
+        receive time, price and quantity) are left out: ("cid", "") would match any of them."""
+        query = "SELECT client_order_id, trade_id FROM fills WHERE market = ? AND trade_id != ''"
+        return set(self._conn.execute(query, (market,)).fetchall())
+
+    def fills(self, market: str, since_ts_ns: int | None = None) -> list[OwnFill]:
+        """``market``'s stored fills received at or after ``since_ts_ns`` (all if None), oldest first."""
+        if since_ts_ns is None:
+            rows = self._conn.execute(schema.SELECT_FILLS + " ORDER BY ts_ns, id", (market,))
+        else:
+            rows = self._conn.execute(
+                schema.SELECT_FILLS + " AND ts_ns >= ? ORDER BY ts_ns, id", (market, since_ts_ns)
+            )
+        return [schema.fill_of_row(row) for row in rows]
+
+    def starting_balances(self, account: str) -> dict[str, float]:
+        """The balances ``set_starting_balances`` stored for ``account`` (empty if none)."""
+        query = "SELECT asset, amount FROM starting_balances WHERE account = ? ORDER BY asset"
+        return dict(self._conn.execute(query, (account,)).fetchall())
+
+    def load_balances(self, mode: str = "paper") -> dict[str, float]:
+        """The last ``save_balances`` snapshot of ``mode``: informational (reports), not for restore."""
+        rows = self._conn.execute("SELECT asset, amount FROM balances WHERE mode = ? ORDER BY asset", (mode,))
+        return dict(rows.fetchall())
+
+    def day_baseline(self, market: str, day: int) -> float | None:
+        """The PnL stored as ``market``'s baseline for UTC day ``day`` (``utc_day``), if any."""
+        query = "SELECT pnl_quote FROM day_baselines WHERE market = ? AND day = ?"
+        row = self._conn.execute(query, (market, day)).fetchone()
+        return None if row is None else float(row[0])
