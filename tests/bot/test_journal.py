@@ -210,9 +210,14 @@ def test_a_batch_commits_once_at_its_end_or_not_at_all(tmp_path: Path) -> None:
             assert conn.execute("SELECT COUNT(*) FROM orders").fetchone() == (0,)  # not yet committed
         assert conn.execute("SELECT COUNT(*) FROM orders").fetchone() == (1,)
         assert journal.totals(BTC.symbol).fill_count == 1
-        with pytest.raises(JournalError), journal.batch():
-            journal.record_order_intent(req("c2"), BTC.symbol, 6)
-            journal.record_order_intent(req("c1"), BTC.symbol, 7)  # a duplicate: the batch fails
+
+        def failing_batch() -> None:
+            with journal.batch():
+                journal.record_order_intent(req("c2"), BTC.symbol, 6)
+                journal.record_order_intent(req("c1"), BTC.symbol, 7)  # a duplicate: the batch fails
+
+        with pytest.raises(JournalError):
+            failing_batch()
         assert journal.order("c2") is None
         assert conn.execute("SELECT COUNT(*) FROM orders").fetchone() == (1,)
         conn.close()

@@ -727,9 +727,8 @@ def test_side_summaries_follow_every_change() -> None:
     table.on_ack(OrderAccepted(4, "b1"))
     assert table.side_summary(BUY) == SideSummary(table.get("b1"), False, 14, 1)  # the unacked IOC: no quote
     table.on_fill(fill("i1", 4))
-    assert (
-        table.side_summary(BUY) == SideSummary(table.get("b1"), False, 10, 1) and table.exposure_lots(BUY) == 10
-    )
+    assert table.side_summary(BUY) == SideSummary(table.get("b1"), False, 10, 1)
+    assert table.exposure_lots(BUY) == 10
     table.on_cancel_request("a1", 5)
     assert table.side_summary(SELL) == SideSummary(table.get("a1"), True, 7, 1)
     table.on_cancelled(OrderCancelled(6, "a1"))
