@@ -228,10 +228,12 @@ def _paper_market(
     journal.set_starting_balances(account, configured, start_ns)
     starting = journal.starting_balances(account)
     totals = journal.totals(mcfg.symbol)
+    unsettled = journal.open_orders(mcfg.symbol)
+    filled = _filled_lots(journal, mcfg.symbol, unsettled)
     restore = CoreRestore(
         totals=totals,
         fill_keys=journal.fill_keys(mcfg.symbol),
-        inherited=tuple((_request(o), o.created_ns) for o in journal.open_orders(mcfg.symbol)),
+        inherited=tuple((_request(o), o.created_ns, filled.get(o.client_order_id, 0)) for o in unsettled),
         day_baseline=_day_baseline(journal, mcfg.symbol, start_ns),
         baseline=starting,
     )
@@ -270,6 +272,16 @@ def _paper_market(
         settings=settings,
     )
     return _Market(mcfg.symbol, core, venue, runner, mcfg.risk.max_position_base)
+
+
+def _filled_lots(journal: Journal, market: str, orders: list[JournalOrder]) -> dict[str, int]:
+    """Lots of each of ``orders`` that the journal's fills filled."""
+    if not orders:
+        return {}
+    out: dict[str, int] = {}
+    for fill in journal.fills(market, since_ts_ns=min(o.created_ns for o in orders)):
+        out[fill.client_order_id] = out.get(fill.client_order_id, 0) + fill.qty_lots
+    return out
 
 
 def _request(o: JournalOrder) -> OrderRequest:

@@ -3,6 +3,7 @@
 ``BookView.on_book`` accepts a snapshot only if all of these hold, and otherwise drops it, counts it by
 kind and marks the book untrusted (no quoting) until a good one arrives:
 
+- ``book_fields``: its sequence number and timestamps are integers;
 - ``book_sequence``: its sequence number is above the last accepted one (an old or repeated
   message; the only kind that does not distrust the book: a newer book was already accepted);
 - ``book_levels``: prices and quantities are positive integers (ticks, lots: NaN, inf and floats
@@ -66,6 +67,9 @@ class BookView:
 
     def on_book(self, book: BookSnapshot, now_ns: int) -> bool:
         """Check and take ``book``; True if it was accepted (the view moved to it)."""
+        if not (type(book.seq) is int and type(book.ts_ns) is int and type(book.exchange_ts_ns) is int):
+            self.dropped["book_fields"] += 1
+            return self._distrust(Reason.UNTRUSTED_BOOK)
         if book.seq <= self.last_seq:
             self.dropped["book_sequence"] += 1
             return False
@@ -91,6 +95,8 @@ class BookView:
         ok = (
             _positive_int(trade.price_ticks)
             and _positive_int(trade.qty_lots)
+            and type(trade.ts_ns) is int
+            and type(trade.exchange_ts_ns) is int
             and max(trade.ts_ns, trade.exchange_ts_ns) <= now_ns + self.limits.max_clock_skew_ns
         )
         if not ok:

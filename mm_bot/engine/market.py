@@ -52,7 +52,7 @@ from mm_bot.engine.ids import ClientOrderIds
 from mm_bot.engine.ledger import Ledger, LedgerTotals
 from mm_bot.engine.lockouts import Lockouts
 from mm_bot.engine.order_manager import OrderManager
-from mm_bot.engine.order_states import OrderStateError, UnknownOrderId
+from mm_bot.engine.order_states import OrderStateError
 from mm_bot.engine.orders import Order, OrderTable
 from mm_bot.engine.quoter import NO_TARGET, Quoter
 from mm_bot.engine.reasons import Action, Reason
@@ -99,7 +99,8 @@ class CoreRestore:
 
     totals: LedgerTotals = field(default_factory=LedgerTotals)
     fill_keys: Iterable[tuple[str, str]] = ()
-    inherited: tuple[tuple[OrderRequest, int], ...] = ()  # orders of earlier sessions not seen to end
+    # Orders of earlier sessions not seen to end: (request, sent_ns, lots their journaled fills filled).
+    inherited: tuple[tuple[OrderRequest, int, int], ...] = ()
     day_baseline: tuple[int, float] | None = None  # (UTC day, PnL at its first observation)
     baseline: Mapping[str, float] = field(default_factory=dict)  # balances before any of our fills
 
@@ -122,6 +123,7 @@ class MarketCore:
         self.halted: Reason | None = None  # shutting down: cancel everything, send nothing
         self.reconciler = Reconciler(params.execution, start_ns)  # nothing is quoted before it answers
         self._last_fill_ns = start_ns
+        self._now = start_ns  # the time of the last event, for next_timer_ns
         self._pending: list[Command] = []  # commands produced while applying an event
         self._unwind_cid = ""
         self._last: dict[Side, tuple[Action | None, Reason | None]] = {
@@ -136,8 +138,8 @@ class MarketCore:
         self.ledger.restore(state.totals, state.fill_keys)
         if state.totals.last_fill_ts_ns is not None:
             self._last_fill_ns = state.totals.last_fill_ts_ns
-        for request, sent_ns in state.inherited:
-            self.orders.inherit(request, sent_ns)
+        for request, sent_ns, filled_lots in state.inherited:
+            self.orders.inherit(request, sent_ns, filled_lots)
         if state.day_baseline is not None:
             self.risk.restore_day(*state.day_baseline)
         self.reconciler.baseline = dict(state.baseline)
@@ -172,16 +174,35 @@ class MarketCore:
         return cancels
 
     def next_timer_ns(self) -> int | None:
-        """When the core next wants a ``Tick`` for its own timers (chases, reconciliation), if ever."""
-        times = [t for t in (self.orders.next_timer_ns(), self.reconciler.next_due_ns) if t is not None]
-        return min(times) if times else None
+        """When the core next wants a ``Tick``, if ever: its chases and reconciliations, and the times at
+        which a decision changes without any event (the book going stale, a lockout ending, a resting
+        quote reaching its maximum age)."""
+        times = [
+            self.orders.next_timer_ns(),
+            self.reconciler.next_due_ns,
+            self.lockouts.next_deadline_ns(self._now),
+        ]
+        book = self.book
+        if book.problem is None and book.last_book_ns is not None:
+            times.append(book.last_book_ns + self.params.risk.stale_book_ns + 1)
+        max_age = self.params.decide.max_order_age_ns
+        for _, resting in self.orders.views().values():
+            if resting is not None:
+                times.append(resting.created_ns + max_age)
+        due = [t for t in times if t is not None and t > self._now]
+        return min(due) if due else None
 
     # ------------------------------------------------------------------------------ events
     def start(self, now_ns: int) -> list[Command]:
         """The commands to send before the first event: the first reconciliation (nothing is quoted
         until it has been answered)."""
-        request = self.reconciler.request(now_ns, self._last_fill_ns, now=True)
+        request = self.reconciler.request(now_ns, self._fills_since(), now=True)
         return [request] if request is not None else []
+
+    def _fills_since(self) -> int:
+        """Fills that a reconciliation must fetch: since the last one we know of, or since the oldest live
+        order was sent (an order of an earlier session may have filled while we were away)."""
+        return min([self._last_fill_ns, *(o.sent_ns for o in self.table.live_orders())])
 
     def changes(self) -> tuple[list[Order], list[OwnFill]]:
         """The order snapshots and the fills that changed our state since the last call (or since the
@@ -194,6 +215,7 @@ class MarketCore:
         """Apply one event; return the commands to send now (possibly none)."""
         self.table.changed.clear()  # bounded without a runner (backtests): only this event's changes
         self.ledger.applied.clear()
+        self._now = now_ns
         match event:
             case BookSnapshot():
                 if self.book.on_book(event, now_ns):
@@ -222,7 +244,7 @@ class MarketCore:
                 self._order_event(self.table.on_cancel_rejected, event, now_ns)
             case Connected() | Resynced():
                 self.book.on_connected()
-                self.reconciler.soon(now_ns)
+                self.reconciler.restart(now_ns)
             case Disconnected():
                 self.book.on_disconnected()
             case PlaceUnknown():
@@ -245,11 +267,9 @@ class MarketCore:
     def _order_event(self, handler: Callable[[_E], Order], event: _E, now_ns: int) -> Order | None:
         try:
             order = handler(event)
-        except UnknownOrderId:
-            self.stats.malformed["unknown_order_event"] += 1
-            return None
-        except OrderStateError:
-            self.stats.malformed["order_state"] += 1
+        except OrderStateError:  # unknown id, or not what the order's state allows: the venue knows better
+            self.stats.venue["unexpected_order_event"] += 1
+            self.reconciler.soon(now_ns)
             return None
         self.orders.answered(order, now_ns)
         return order
@@ -286,6 +306,8 @@ class MarketCore:
             return
         result = self.reconciler.compare(event.report, self.table, self.ledger, self.instrument, now_ns)
         self.stats.venue["reconciles"] += 1
+        if result.bad_reports:
+            self.stats.venue["bad_reports"] += result.bad_reports
         for fill in result.missed_fills:
             self.stats.venue["missed_fills"] += 1
             self._on_fill(fill, now_ns, expected=False)
@@ -330,6 +352,10 @@ class MarketCore:
     def _requote(self, now_ns: int) -> list[Command]:
         out, self._pending = self._pending, []
         gate = self.gate(now_ns)
+        for cancel in self.orders.strays(self.orders.views(), now_ns):  # before the decisions see the side
+            self.stats.cancels_sent += 1
+            self._count(cancel.decision, now_ns)
+            out.append(cancel)
         views = self.orders.views()
         quote = self._quote(now_ns) if gate is None else None
         mid = self.book.mid
@@ -349,13 +375,9 @@ class MarketCore:
                     side, target, resting, gate, self.lockouts, tolerance_ticks, self.params.decide, now_ns
                 )
             out += self._apply(decision, summary.exposure_lots, now_ns)
-        for cancel in self.orders.strays(views, now_ns):
-            self.stats.cancels_sent += 1
-            self._count(cancel.decision, now_ns)
-            out.append(cancel)
         out += self._chase(now_ns)
         self._maybe_unwind(gate, now_ns, out)
-        request = self.reconciler.request(now_ns, self._last_fill_ns, now=self.orders.wants_reconcile)
+        request = self.reconciler.request(now_ns, self._fills_since(), now=self.orders.wants_reconcile)
         if request is not None:
             self.orders.wants_reconcile = False
             out.append(request)
@@ -433,8 +455,8 @@ class MarketCore:
         reason = Reason.HARD_POSITION
         if unwind is None and gate is Reason.HORIZON_END and self.params.horizon.at_end == "flatten":
             unwind, reason = flatten(position, book.best_bid, book.best_ask), Reason.HORIZON_END
-        if unwind is None:
-            return
+        if unwind is None or self.lockouts.active(unwind.side, now_ns) is Reason.REJECT_LOCKOUT:
+            return  # nothing to do, or the venue refused the last one: not again at its round-trip speed
         d = SideDecision(unwind.side, Action.SEND, reason, unwind.price_ticks, unwind.qty_lots)
         place = self.orders.place(unwind.side, unwind.price_ticks, unwind.qty_lots, d, now_ns, OrderType.IOC)
         self._unwind_cid = place.request.client_order_id

@@ -172,9 +172,9 @@ class OrderManager:
         times = [c.next_ns for c in self._chases.values() if not c.querying]
         return min(times) if times else None
 
-    def inherit(self, request: OrderRequest, sent_ns: int) -> None:
+    def inherit(self, request: OrderRequest, sent_ns: int, filled_lots: int) -> None:
         """An order an earlier session sent and did not see end: fillable until its fate is known."""
-        self.table.inherit(request, sent_ns)
+        self.table.inherit(request, sent_ns, filled_lots)
         self._await_answer(request.client_order_id, sent_ns)
 
     def _await_answer(self, client_order_id: str, sent_ns: int) -> None:
@@ -218,13 +218,10 @@ class OrderManager:
         if report is None:
             chase.next_ns = now_ns + ex.status_retry_ns
             return
-        missing_fills = report.filled_lots > order.filled_lots
-        if missing_fills:
-            self.wants_reconcile = True  # the venue saw fills we did not: fetch them
+        if report.filled_lots > order.filled_lots:
+            self.wants_reconcile = True  # the venue saw fills we did not: fetch them (the ledger
+            # applies each once, whatever becomes of the order here)
         status = report.status
-        if status is OrderStatus.FILLED and missing_fills:
-            chase.next_ns = now_ns + ex.status_retry_ns  # its fills end it, once they are applied
-            return
         if status is OrderStatus.OPEN:
             if order.state is S.PENDING_CANCEL:  # our cancel did not take: chase it again
                 chase.kind, chase.cancel_sends, chase.next_ns = "cancel", 0, now_ns

@@ -240,8 +240,11 @@ class OrderTable:
     def adopt(self, report: OpenOrder, order_type: OrderType, now_ns: int) -> Order:
         """Track an order of ours that the venue holds open but our table does not have live (a crashed
         session's, or one we had concluded never took effect): live again, as the venue reports it."""
-        known = self._live.get(report.client_order_id) or self._done.pop(report.client_order_id, None)
-        filled = report.qty_lots - report.remaining_lots
+        cid = report.client_order_id
+        was_live = cid in self._live
+        known = self._live.get(cid) or self._done.pop(cid, None)
+        # The venue's count may lag fills we already saw: never fewer than ours.
+        filled = max(report.qty_lots - report.remaining_lots, known.filled_lots if known is not None else 0)
         request = OrderRequest(
             report.client_order_id, report.side, report.price_ticks, report.qty_lots, order_type
         )
@@ -257,6 +260,9 @@ class OrderTable:
             trade_ids=known.trade_ids if known is not None else frozenset(),
             reason="adopted",
         )
+        if not was_live:
+            # Not the side's quote: an order we were not tracking goes first, as the oldest live one.
+            self._live = {cid: order, **self._live}
         return self._store(order)
 
     def resolve(self, client_order_id: str, state: OrderState, reason: str, now_ns: int) -> Order:
@@ -270,10 +276,11 @@ class OrderTable:
         ended = order._replace(state=state, updated_ns=now_ns, cancels_in_flight=0, reason=reason)
         return self._store(ended)
 
-    def inherit(self, request: OrderRequest, sent_ns: int) -> Order:
-        """An order a previous session sent and did not see end (from the journal): tracked as
-        ``PENDING_NEW`` (fillable) until reconciliation learns its fate."""
-        order = Order(request, S.PENDING_NEW, sent_ns, sent_ns, reason="inherited")
+    def inherit(self, request: OrderRequest, sent_ns: int, filled_lots: int = 0) -> Order:
+        """An order a previous session sent and did not see end (from the journal, with the lots its
+        journaled fills filled): tracked as ``PENDING_NEW`` (fillable) until reconciliation learns its
+        fate."""
+        order = Order(request, S.PENDING_NEW, sent_ns, sent_ns, filled_lots=filled_lots, reason="inherited")
         self._store(order)
         return order
 

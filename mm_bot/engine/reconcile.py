@@ -5,11 +5,13 @@ compares it with the order table, the ledger and the expected balances, changes 
 a ``Reconciliation`` the core applies. It is the same code at start, after every reconnect, after an
 unexpected fill and on the periodic timer. Rules:
 
-- fills the ledger has not seen (by client order id and trade id) are applied, once;
+- fills the ledger has not seen (by client order id and trade id) are applied, once; a fill without a
+  trade id cannot be told from one already applied and is never applied from a report;
 - an open order of ours (client id starting with our tag) that we track as unanswered was accepted;
 - an open order of ours we do not track live is adopted and cancelled (``orphan``): a crashed
   session's, or one we had concluded never took effect. One we saw end after the report was
-  requested is left alone (the report is older than our news);
+  requested is left alone (the report is older than our news), and so is one we saw fill completely
+  (an open-orders list lagging the private stream);
 - an order we track live that the venue does not list, sent before the report was requested, is
   looked up by client id (it may have filled, been cancelled, or never arrived);
 - balances: for every asset with a baseline, the venue's total must equal the baseline plus what our
@@ -43,6 +45,7 @@ class Reconciliation:
     lookups: tuple[str, ...] = ()  # live for us, not open at the venue: look up by client id
     mismatches: tuple[str, ...] = ()  # what disagrees, for logs and metrics
     foreign_orders: int = 0  # open orders that are not ours
+    bad_reports: int = 0  # open orders or fills of ours the report gets impossibly wrong (ignored)
 
     @property
     def agrees(self) -> bool:
@@ -59,28 +62,40 @@ class Reconciler:
         self.execution = execution
         self.baseline: dict[str, float] = {}
         self.compare_assets: frozenset[str] = frozenset()  # set by the app: assets no other market moves
-        self.reconciled = False  # the venue answered at least once
+        self.reconciled = False  # the venue answered since the start (or the last reconnect)
         self.mismatches: tuple[str, ...] = ()
         self._due_ns: int | None = start_ns  # None while one is outstanding
+        self._again = False  # asked for while one was outstanding: send another once it is answered
 
     @property
     def next_due_ns(self) -> int | None:
         return self._due_ns
 
     def soon(self, now_ns: int) -> None:
-        """Reconcile at the next chance (a reconnect, a fill we did not expect)."""
-        if self._due_ns is not None:
+        """Reconcile at the next chance (a fill or an order event we did not expect); if one is out,
+        another after its answer (it was requested before this news)."""
+        if self._due_ns is None:
+            self._again = True
+        else:
             self._due_ns = min(self._due_ns, now_ns)
 
-    def request(self, now_ns: int, last_fill_ns: int, *, now: bool = False) -> Reconcile | None:
-        """The reconciliation to ask for at ``now_ns``, if one is due (or ``now``) and none is out."""
+    def restart(self, now_ns: int) -> None:
+        """The venue's streams came back: nothing is quoted until a reconciliation asked for now is
+        answered."""
+        self.reconciled = False
+        self.soon(now_ns)
+
+    def request(self, now_ns: int, fills_since_ns: int, *, now: bool = False) -> Reconcile | None:
+        """The reconciliation to ask for at ``now_ns``, if one is due (or ``now``) and none is out;
+        it asks for fills since ``fills_since_ns`` minus a margin."""
         if self._due_ns is None or not (now or now_ns >= self._due_ns):
             return None
         self._due_ns = None
-        return Reconcile(max(last_fill_ns - FILL_LOOKBACK_NS, 0))
+        return Reconcile(max(fills_since_ns - FILL_LOOKBACK_NS, 0))
 
     def failed(self, now_ns: int) -> None:
-        self._due_ns = now_ns + self.execution.status_retry_ns
+        self._due_ns = now_ns if self._again else now_ns + self.execution.status_retry_ns
+        self._again = False
 
     def compare(
         self, report: VenueReport, table: OrderTable, ledger: Ledger, instrument: Instrument, now_ns: int
@@ -90,9 +105,12 @@ class Reconciler:
         self.baseline.update(first_baselines(report, ledger, self.compare_assets, self.baseline, instrument))
         result = reconcile(report, table, ledger, self.baseline, instrument, self.execution.id_tag)
         self.mismatches = result.mismatches
-        self.reconciled = True
         ex = self.execution
-        self._due_ns = now_ns + (ex.reconcile_interval_ns if result.agrees else ex.status_retry_ns)
+        if self._again:  # news arrived after this report was requested: ask again before trusting it
+            self._again, self._due_ns = False, now_ns
+        else:
+            self.reconciled = True
+            self._due_ns = now_ns + (ex.reconcile_interval_ns if result.agrees else ex.status_retry_ns)
         return result
 
 
@@ -105,7 +123,9 @@ def reconcile(
     tag: str,
 ) -> Reconciliation:
     """Compare ``report`` with our state (see the module docstring); changes nothing."""
-    missed = tuple(f for f in report.fills if f.client_order_id.startswith(tag) and not ledger.seen(f))
+    ours_fills = [f for f in report.fills if f.client_order_id.startswith(tag)]
+    missed = tuple(f for f in ours_fills if f.trade_id and f.qty_lots > 0 and not ledger.seen(f))
+    bad = len(ours_fills) - len([f for f in ours_fills if f.trade_id and f.qty_lots > 0])
     accepted, orphans, foreign = [], [], 0
     listed = set()
     for o in report.open_orders:
@@ -113,10 +133,15 @@ def reconcile(
         if not o.client_order_id.startswith(tag):
             foreign += 1
             continue
+        if not 0 <= o.remaining_lots <= o.qty_lots or o.qty_lots <= 0:
+            bad += 1
+            continue
         ours = table.get(o.client_order_id)
         if ours is None or ours.state.is_terminal:
-            if ours is not None and ours.updated_ns >= report.requested_ns:
-                continue  # it ended after the report was requested: our news is newer
+            if ours is not None and (
+                ours.updated_ns >= report.requested_ns or ours.state is OrderState.FILLED
+            ):
+                continue  # our news is newer than the report, or we saw it fill: the report lags
             orphans.append(o)
         elif ours.state is OrderState.PENDING_NEW:
             accepted.append(o)
@@ -128,7 +153,7 @@ def reconcile(
     mismatches = (
         () if report.balances is None else _balance_mismatches(report, ledger, missed, baseline, instrument)
     )
-    return Reconciliation(missed, tuple(accepted), tuple(orphans), lookups, mismatches, foreign)
+    return Reconciliation(missed, tuple(accepted), tuple(orphans), lookups, mismatches, foreign, bad)
 
 
 def first_baselines(
