@@ -177,6 +177,10 @@ async def _run(
             except JournalError as exc:
                 failure = f"journal: {exc}"
                 stop.set()
+            except Exception as exc:  # a crash: this market cancelled at the venue; the others stop too
+                failure = failure or repr(exc)
+                log.error("market_crashed", market=m.symbol, error=repr(exc), exc_info=exc)
+                stop.set()
 
         async def show(view: LiveView) -> None:
             while not stop.is_set():
@@ -193,7 +197,7 @@ async def _run(
                     async with asyncio.timeout(opts.duration_s):
                         await stop.wait()
                 stop.set()
-        except* Exception as group:  # a crash: each runner already cancelled its orders at the venue
+        except* Exception as group:  # the terminal view failed; the markets stopped on their own
             failure = repr(group.exceptions[0])
             log.error("run_crashed", error=failure, exc_info=group.exceptions[0])
         duration_s = (clock_ns() - start_ns) / 1e9

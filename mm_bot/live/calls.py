@@ -1,5 +1,7 @@
-"""Venue calls for one market: each command the core emits becomes one awaited call, under the request
-timeout, whose outcome goes back to the core as an event. No call raises for a venue failure:
+"""Venue calls for one market: each command the core emits becomes one awaited call whose outcome goes
+back to the core as an event. A command's call must end by its deadline (the request timeout from
+when the core emitted it, waiting for a free slot included), so a lookup one timeout after an order
+was emitted cannot race the order's own request. No call raises for a venue failure:
 
 - ``place``: refused -> ``OrderRejected``; timed out or failed in transit -> ``PlaceUnknown`` (the
   order may exist; the core looks it up, nothing is resent);
@@ -7,7 +9,9 @@ timeout, whose outcome goes back to the core as an event. No call raises for a v
   out or failed -> ``CancelFailed`` (the core chases it);
 - ``query``: the ``OrderReport``, or None if the lookup failed -> ``OrderStatusResult``;
 - ``reconcile``: open orders, our fills since a point and balances -> ``ReconcileResult`` (None if
-  any part failed).
+  any part failed);
+- ``not_sent``: the deadline passed before the call could start -> a place is refused
+  (``not_sent``: it never left), a cancel failed, a lookup or reconciliation failed.
 
 Every call's round trip goes to the request histogram, every failure to the venue-error counter.
 """
@@ -24,6 +28,7 @@ import structlog
 from mm_bot.engine.core_types import (
     Cancel,
     CancelFailed,
+    Command,
     OrderStatusResult,
     Place,
     PlaceUnknown,
@@ -50,29 +55,57 @@ class VenueCalls:
         *,
         clock_ns: Callable[[], int],
         timeout_s: float,
+        tag: str,
         metrics: MarketMetrics | None,
     ) -> None:
         self.venue = venue
         self._feed = feed
         self._clock = clock_ns
         self._timeout_s = timeout_s
+        self._tag = tag  # our client order ids start with it: the backstop counts only ours
         self._metrics = metrics
         self._log = log.bind(market=venue.instrument.symbol)
 
-    async def call(self, op: str, awaitable: Awaitable[_T]) -> _T:
-        """One venue call under the request timeout; its round trip goes to the histogram."""
+    async def call(self, op: str, awaitable: Awaitable[_T], deadline: float | None = None) -> _T:
+        """One venue call, ended at ``deadline`` (the event loop's clock; default: the request timeout
+        from now); its round trip goes to the histogram."""
         t0 = time.perf_counter_ns()
+        if deadline is None:
+            deadline = asyncio.get_running_loop().time() + self._timeout_s
         try:
-            async with asyncio.timeout(self._timeout_s):
+            async with asyncio.timeout_at(deadline):
                 return await awaitable
         finally:
             if self._metrics is not None:
                 self._metrics.observe_request(op, (time.perf_counter_ns() - t0) / 1e9)
 
-    async def place(self, command: Place) -> None:
+    async def run(self, command: Command, deadline: float) -> None:
+        """The call for ``command``, ended at ``deadline``; its outcome is fed back as an event."""
+        if isinstance(command, Place):
+            await self.place(command, deadline)
+        elif isinstance(command, Cancel):
+            await self.cancel(command, deadline)
+        elif isinstance(command, QueryOrder):
+            await self.query(command, deadline)
+        else:
+            await self.reconcile(command, deadline)
+
+    def not_sent(self, command: Command) -> None:
+        """``command``'s deadline passed before its call could start: say so as its outcome."""
+        now = self._clock()
+        if isinstance(command, Place):
+            self._feed(OrderRejectedEvent(now, command.request.client_order_id, "not_sent"))
+        elif isinstance(command, Cancel):
+            self._feed(CancelFailed(now, command.client_order_id, "not_sent"))
+        elif isinstance(command, QueryOrder):
+            self._feed(OrderStatusResult(now, command.client_order_id, None))
+        else:
+            self._feed(ReconcileResult(now, None))
+
+    async def place(self, command: Place, deadline: float | None = None) -> None:
         cid = command.request.client_order_id
         try:
-            await self.call("place", self.venue.place(command.request))
+            await self.call("place", self.venue.place(command.request), deadline)
         except OrderRejected as exc:
             self._feed(OrderRejectedEvent(self._clock(), cid, exc.reason))
         except (TimeoutError, VenueError) as exc:
@@ -82,10 +115,10 @@ class VenueCalls:
             if self._metrics is not None:
                 self._metrics.order_sent(command.request.side)
 
-    async def cancel(self, command: Cancel) -> None:
+    async def cancel(self, command: Cancel, deadline: float | None = None) -> None:
         cid = command.client_order_id
         try:
-            await self.call("cancel", self.venue.cancel(cid))
+            await self.call("cancel", self.venue.cancel(cid), deadline)
         except UnknownOrder:
             self._feed(CancelRejected(self._clock(), cid, "unknown_order"))
         except (TimeoutError, VenueError) as exc:
@@ -95,22 +128,23 @@ class VenueCalls:
             if self._metrics is not None:
                 self._metrics.cancel_sent(command.side)
 
-    async def query(self, command: QueryOrder) -> None:
+    async def query(self, command: QueryOrder, deadline: float | None = None) -> None:
         cid = command.client_order_id
         try:
-            report = await self.call("order_status", self.venue.order_status(cid))
+            report = await self.call("order_status", self.venue.order_status(cid), deadline)
         except (TimeoutError, VenueError) as exc:
             self._failed("order_status", exc, cid)
             self._feed(OrderStatusResult(self._clock(), cid, None))
         else:
             self._feed(OrderStatusResult(self._clock(), cid, report))
 
-    async def reconcile(self, command: Reconcile) -> None:
+    async def reconcile(self, command: Reconcile, deadline: float | None = None) -> None:
         requested = self._clock()
+        venue = self.venue
         try:
-            open_orders = tuple(await self.call("open_orders", self.venue.open_orders()))
-            fills = tuple(await self.call("fills_since", self.venue.fills_since(command.fills_since_ns)))
-            balances = (await self.call("account", self.venue.account())).balances
+            open_orders = tuple(await self.call("open_orders", venue.open_orders(), deadline))
+            fills = tuple(await self.call("fills_since", venue.fills_since(command.fills_since_ns), deadline))
+            balances = (await self.call("account", venue.account(), deadline)).balances
         except (TimeoutError, VenueError) as exc:
             self._failed("reconcile", exc)
             self._feed(ReconcileResult(self._clock(), None))
@@ -118,9 +152,10 @@ class VenueCalls:
             self._feed(ReconcileResult(self._clock(), VenueReport(requested, open_orders, fills, balances)))
 
     async def count_open(self) -> int | None:
-        """How many of our orders the venue lists; None if it cannot say."""
+        """How many of our orders (by client id tag) the venue lists; None if it cannot say."""
         try:
-            return len(await self.call("open_orders", self.venue.open_orders()))
+            listed = await self.call("open_orders", self.venue.open_orders())
+            return sum(o.client_order_id.startswith(self._tag) for o in listed)
         except (TimeoutError, VenueError) as exc:
             self._failed("open_orders", exc)
             return None

@@ -77,6 +77,9 @@ class Recorder:
 
     def _write(self, j: Journal, orders: list[Order], fills: list[OwnFill], commands: list[Command]) -> None:
         core, now = self.core, self._clock()
+        for command in commands:  # first: the same event may also change the new order's state
+            if isinstance(command, Place):
+                j.record_order_intent(command.request, self.symbol, now)
         for fill in fills:
             j.record_fill(fill, core.instrument)
         for order in orders:
@@ -87,9 +90,6 @@ class Recorder:
         if core.reconciler.baseline != self._baseline:
             self._baseline = dict(core.reconciler.baseline)
             j.set_starting_balances(self.symbol, core.reconciler.baseline, now)
-        for command in commands:
-            if isinstance(command, Place):
-                j.record_order_intent(command.request, self.symbol, now)
         for d in _decisions(commands):
             j.record_decision(now, self.symbol, d.side, d.action.value, d.reason.value, d.price_ticks or None)
 

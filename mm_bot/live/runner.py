@@ -24,16 +24,16 @@ import asyncio
 import contextlib
 import time
 from collections import deque
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import structlog
 
-from mm_bot.engine.core_types import Cancel, Command, Place, QueryOrder, Tick
+from mm_bot.engine.core_types import Command, Place, Tick
 from mm_bot.engine.market import Event, MarketCore
 from mm_bot.engine.reasons import Reason
-from mm_bot.errors import KillSwitch
+from mm_bot.errors import KillSwitch, VenueError
 from mm_bot.journal import Journal, JournalError
 from mm_bot.live.calls import VenueCalls
 from mm_bot.live.recorder import Recorder
@@ -68,13 +68,19 @@ class MarketRunner:
         self._clock = clock_ns
         self._queue: asyncio.Queue[tuple[int, Event]] = asyncio.Queue()
         self._calls = VenueCalls(
-            venue, self._feed, clock_ns=clock_ns, timeout_s=settings.request_timeout_s, metrics=metrics
+            venue,
+            self._feed,
+            clock_ns=clock_ns,
+            timeout_s=settings.request_timeout_s,
+            tag=core.params.execution.id_tag,
+            metrics=metrics,
         )
         self._recorder = Recorder(core, journal, metrics, clock_ns)
         self._metrics = metrics
         self._slots = asyncio.Semaphore(settings.max_in_flight)
         self._tg: asyncio.TaskGroup  # set by run(): requests are its tasks
-        self._in_flight = 0  # requests started and not finished
+        self._requests: set[asyncio.Task[None]] = set()  # started and not finished
+        self._next_tick = 0.0  # the event loop's time of the next refresh tick
         self.still_open: int | None = None  # orders the venue listed after the run ended
         self.decision_latency_ns: deque[int] = deque(maxlen=latency_samples)
 
@@ -94,10 +100,12 @@ class MarketRunner:
                     failure = exc
                 self.still_open = await self._shutdown(pump)
                 pump.cancel()
-        except Exception:
-            # Something broke (a bug, a dead stream): leave the core aside, cancel at the venue and
-            # wait, bounded, until it lists nothing of ours.
+        except (Exception, asyncio.CancelledError) as exc:
+            # Something broke (a bug, a dead stream), or the task is cancelled from outside: leave the
+            # core aside, cancel at the venue and wait, bounded, until it lists nothing of ours.
             self.still_open = await self._calls.cancel_all_until_gone(self.settings.shutdown_timeout_s)
+            if isinstance(exc, ExceptionGroup) and len(exc.exceptions) == 1:
+                raise exc.exceptions[0] from exc  # one task failed: say what, not "a TaskGroup failed"
             raise
         if failure is not None:
             raise failure
@@ -106,6 +114,7 @@ class MarketRunner:
     async def _pump(self) -> None:
         async for event in self.venue.events():
             self._queue.put_nowait((time.perf_counter_ns(), event))
+        raise VenueError("the venue's event stream ended")  # it ends only when the venue is closed
 
     def _feed(self, event: Event) -> None:
         """A request's outcome goes through the same queue as venue events."""
@@ -126,15 +135,19 @@ class MarketRunner:
             stopping.cancel()
 
     async def _next_event(self, *also: asyncio.Future[Any]) -> tuple[int, Event]:
-        """The next event, or a timer tick: after the refresh interval, when the core's own next timer
-        (a chase, a reconciliation) is due, or when one of ``also`` completes (stop, the pump ending)."""
+        """The next event, or a timer tick: every refresh interval and whenever the core's own next
+        timer is due (a chase, a reconciliation, the book going stale), busy or not; or when one of
+        ``also`` completes (stop, the pump ending)."""
+        loop = asyncio.get_running_loop()
+        wait_s = self._next_tick - loop.time()
+        due_ns = self.core.next_timer_ns()
+        if due_ns is not None:
+            wait_s = min(wait_s, (due_ns - self._clock()) / 1e9)
+        if wait_s <= 0.0:
+            return self._tick(loop)
         queue = self._queue
         if not queue.empty():
             return queue.get_nowait()
-        wait_s = self.settings.refresh_interval_s
-        due_ns = self.core.next_timer_ns()
-        if due_ns is not None:
-            wait_s = max(0.0, min(wait_s, (due_ns - self._clock()) / 1e9))
         getter = asyncio.ensure_future(queue.get())
         done, _ = await asyncio.wait({getter, *also}, timeout=wait_s, return_when=asyncio.FIRST_COMPLETED)
         if getter not in done:
@@ -146,6 +159,10 @@ class MarketRunner:
         for fut in done:
             if fut is not getter and not fut.cancelled() and (exc := fut.exception()) is not None:
                 raise exc  # the pump failed: the venue's stream is broken
+        return self._tick(loop)
+
+    def _tick(self, loop: asyncio.AbstractEventLoop) -> tuple[int, Event]:
+        self._next_tick = loop.time() + self.settings.refresh_interval_s
         return time.perf_counter_ns(), Tick(self._clock())
 
     def _step(self, event: Event, received_ns: int | None) -> None:
@@ -156,58 +173,60 @@ class MarketRunner:
 
     # ------------------------------------------------------------------------------ requests
     def _execute(self, commands: list[Command], received_ns: int | None, journaled: bool) -> None:
-        calls = self._calls
+        deadline = asyncio.get_running_loop().time() + self.settings.request_timeout_s
         for command in commands:
-            call: Coroutine[Any, Any, None]
-            if isinstance(command, Place):
-                if not journaled:
-                    # Not journaled, so not sent: the core sees the order refused here.
-                    self._feed(
-                        OrderRejected(self._clock(), command.request.client_order_id, "journal_failed")
-                    )
-                    continue
-                call = calls.place(command)
-            elif isinstance(command, Cancel):
-                call = calls.cancel(command)
-            elif isinstance(command, QueryOrder):
-                call = calls.query(command)
-            else:
-                call = calls.reconcile(command)
-            self._in_flight += 1
-            self._tg.create_task(
-                self._request(call, received_ns), name=f"request:{self.core.instrument.symbol}"
+            if isinstance(command, Place) and not journaled:
+                # Not journaled, so not sent: the core sees the order refused here.
+                self._feed(OrderRejected(self._clock(), command.request.client_order_id, "journal_failed"))
+                continue
+            task = self._tg.create_task(
+                self._request(command, deadline, received_ns), name=f"request:{self.core.instrument.symbol}"
             )
+            self._requests.add(task)
+            task.add_done_callback(self._requests.discard)
             received_ns = None  # the latency is to the first request an event caused
 
-    async def _request(self, call: Coroutine[Any, Any, None], received_ns: int | None) -> None:
+    async def _request(self, command: Command, deadline: float, received_ns: int | None) -> None:
+        """``command``'s call, in a free slot, ended at ``deadline`` whether it waited for the slot or not."""
         try:
-            async with self._slots:
-                if received_ns is not None:
-                    latency_ns = time.perf_counter_ns() - received_ns
-                    self.decision_latency_ns.append(latency_ns)
-                    if self._metrics is not None:
-                        self._metrics.observe_decision_latency(latency_ns / 1e9)
-                await call
+            async with asyncio.timeout_at(deadline):
+                await self._slots.acquire()
+        except TimeoutError:
+            self._calls.not_sent(command)
+            return
+        try:
+            if received_ns is not None:
+                latency_ns = time.perf_counter_ns() - received_ns
+                self.decision_latency_ns.append(latency_ns)
+                if self._metrics is not None:
+                    self._metrics.observe_decision_latency(latency_ns / 1e9)
+            await self._calls.run(command, deadline)
         finally:
-            self._in_flight -= 1
+            self._slots.release()
 
     # -------------------------------------------------------------------------------- shutdown
     async def _shutdown(self, pump: asyncio.Task[None]) -> int | None:
         """Cancel every own order and chase the cancels until the venue confirms them or the time is
-        up; then a cancel-all backstop for anything left; return what the venue still lists."""
+        up; then stop what is still on the way, send a cancel-all backstop if the venue still lists
+        orders of ours, and record what is left in the queue; return what the venue still lists."""
         core = self.core
         core.halt(core.halted or Reason.SHUTDOWN)
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(self.settings.shutdown_timeout_s):
                 commands = core.cancel_all(self._clock())
                 self._execute(commands, None, self._recorder.record(Tick(self._clock()), commands))
-                while core.table.live_orders() or self._in_flight:
+                while core.table.live_orders() or self._requests:
                     _, event = await self._next_event(pump)
                     self._step(event, None)
-        if core.table.live_orders():
-            still_open = await self._calls.cancel_all_until_gone(0.0)
-        else:
-            still_open = await self._calls.count_open()
+        for task in list(self._requests):  # time is up: what is still on the way is abandoned
+            task.cancel()
+        await asyncio.gather(*self._requests, return_exceptions=True)
+        still_open = await self._calls.count_open()
+        if still_open != 0:
+            still_open = await self._calls.cancel_all_until_gone(self.settings.request_timeout_s)
+        while not self._queue.empty():  # fills and answers that arrived meanwhile are recorded
+            _, event = self._queue.get_nowait()
+            self._recorder.record(event, core.on_event(event, self._clock()))
         self._recorder.flush()
         structlog.get_logger("mm_bot.runner").info(
             "market_stopped", market=core.instrument.symbol, open_orders=still_open

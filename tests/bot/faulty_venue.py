@@ -74,6 +74,7 @@ class Faults:
     lost_acks: int = 0  # the acks of the next N orders are lost on the stream
     lost_fills: int = 0  # the next N own fills are lost on the stream
     status_not_found: int = 0  # the next N status lookups answer "not found" whatever the truth
+    hung_lookups: bool = False  # status lookups never answer
     slow_s: float = 0.0  # every request takes this long before it reaches the exchange
     dropped: list[VenueEvent] = field(default_factory=list)  # events lost while the stream was down
 
@@ -205,6 +206,8 @@ class FaultyVenue:
     async def order_status(self, client_order_id: str) -> OrderReport:
         await self._enter(f"order_status:{client_order_id}")
         try:
+            if self.faults.hung_lookups:
+                await asyncio.sleep(3600)
             if self.faults.status_not_found:
                 self.faults.status_not_found -= 1
                 return OrderReport(client_order_id, OrderStatus.NOT_FOUND)

@@ -17,7 +17,7 @@ from mm_bot.engine.ids import ClientOrderIds
 from mm_bot.engine.market import MarketCore
 from mm_bot.engine.reasons import Reason
 from mm_bot.live.runner import MarketRunner, RunnerSettings
-from mm_bot.model import OwnFill, Side
+from mm_bot.model import OrderRequest, OwnFill, Side, VenueEvent
 from mm_bot.wiring import market_params
 from sim import events as sev
 from tests.bot.faulty_venue import BEST_ASK, BEST_BID, Faults, FaultyVenue, clock_ns, quiet_exchange
@@ -258,4 +258,136 @@ async def test_shutdown_leaves_no_order_open_despite_faults(fault: str) -> None:
     async with running(core, venue) as run:
         await wait_for(lambda: len(venue.our_open_orders()) >= 2)
     assert run.still_open == 0
+    assert venue.our_open_orders() == []
+
+
+class SlowWrites(FaultyVenue):
+    """Places and cancels take 0.25 s to reach the exchange, under a 0.3 s timeout but with only two
+    request slots: requests queue for a slot."""
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*args)  # type: ignore[arg-type]
+        self.arrivals: dict[str, int] = {}
+
+    async def place(self, request: OrderRequest) -> None:
+        await asyncio.sleep(0.25)
+        self.arrivals[request.client_order_id] = clock_ns()
+        await self.inner.place(request)
+
+    async def cancel(self, client_order_id: str) -> None:
+        await asyncio.sleep(0.25)
+        await self.inner.cancel(client_order_id)
+
+
+async def test_no_request_reaches_the_venue_after_its_timeout() -> None:
+    """A request that waited for a slot is still bounded by the timeout from when the core emitted it,
+    so a lookup one timeout later is conclusive: no order rests at the venue that the core has ended."""
+    slow = {
+        "MM_BOT__execution__request_timeout_ms": "300",
+        "MM_BOT__execution__cancel_retry_ms": "1000",
+        "MM_BOT__execution__status_retry_ms": "100",
+        "MM_BOT__execution__reconcile_interval_s": "60",
+        "MM_BOT__markets__0__volatility__source": "fixed",
+    }
+    cfg = load_config(ROOT / "config.yaml", environ=slow)
+    start = clock_ns()
+    venue = SlowWrites(quiet_exchange(start))
+    core = MarketCore(market_params(cfg.markets[0], cfg.execution), ClientOrderIds("mmt"), start)
+    settings = RunnerSettings(
+        refresh_interval_s=0.05, request_timeout_s=0.3, max_in_flight=2, shutdown_timeout_s=2.0
+    )
+    async with running(core, venue, settings):
+        await asyncio.sleep(1.5)
+        # The market moves: both quotes are replaced, four requests for two slots.
+        venue.exchange.apply_background(
+            sev.PlaceOrder(sev.BACKGROUND, "up", sev.Side.BUY, BEST_BID + 1_500, 500, sev.OrderType.LIMIT),
+            clock_ns(),
+        )
+        await asyncio.sleep(1.5)
+        late = {
+            cid: (arrived - order.sent_ns) / 1e6
+            for cid, arrived in venue.arrivals.items()
+            if (order := core.table.get(cid)) is not None and arrived - order.sent_ns > 300 * 1_000_000
+        }
+        held = {o.client_order_id for o in venue.our_open_orders()} - {
+            o.client_order_id for o in core.table.live_orders()
+        }
+    assert late == {}, f"places that reached the venue after their timeout (ms): {late}"
+    assert held == set()
+
+
+async def test_shutdown_cancels_our_orders_the_core_does_not_know_and_leaves_others() -> None:
+    """An order of ours the core never heard of rests at the venue at shutdown: the backstop cancels it;
+    a manual order of someone else on the account is left alone."""
+    core, venue = build()
+    async with running(core, venue) as run:
+        await wait_for(lambda: settled(core))
+        for cid, price in (("mmSTRAY0000001", BEST_BID + 100), ("manual-1", BEST_BID - 900)):
+            venue.exchange.submit(
+                sev.PlaceOrder("me", cid, sev.Side.BUY, price, 10, sev.OrderType.LIMIT), clock_ns()
+            )
+        await asyncio.sleep(0.05)
+    assert [o.client_order_id for o in venue.our_open_orders()] == ["manual-1"]
+    assert run.still_open == 0  # ours
+
+
+async def test_shutdown_is_bounded_when_the_venue_hangs() -> None:
+    """Every cancel and lookup hangs: the run still ends within about its shutdown timeout plus one
+    request timeout, although the chase keeps queueing requests."""
+    env = {
+        "MM_BOT__execution__request_timeout_ms": "2000",
+        "MM_BOT__execution__cancel_retry_ms": "500",
+        "MM_BOT__execution__status_retry_ms": "1000",
+        "MM_BOT__execution__reconcile_interval_s": "60",
+        "MM_BOT__markets__0__volatility__source": "fixed",
+    }
+    cfg = load_config(ROOT / "config.yaml", environ=env)
+    start = clock_ns()
+    venue = FaultyVenue(quiet_exchange(start))
+    core = MarketCore(market_params(cfg.markets[0], cfg.execution), ClientOrderIds("mmt"), start)
+    settings = RunnerSettings(
+        refresh_interval_s=0.05, request_timeout_s=2.0, max_in_flight=4, shutdown_timeout_s=2.0
+    )
+    loop = asyncio.get_running_loop()
+    async with running(core, venue, settings):
+        await wait_for(lambda: len(venue.our_open_orders()) == 2)
+        venue.faults.lost_cancels, venue.faults.hung_lookups = 10_000, True
+        stopped_at = loop.time()
+    assert loop.time() - stopped_at < 2.0 + 2.0 + 0.5
+
+
+class EndingStream(FaultyVenue):
+    async def events(self) -> AsyncIterator[VenueEvent]:  # type: ignore[override]
+        n = 0
+        async for event in super().events():
+            yield event
+            n += 1
+            if n > 20:
+                return  # the stream ends without an error
+
+
+async def test_a_stream_that_ends_is_a_failure_not_a_busy_loop() -> None:
+    """The venue's stream ends: the runner stops with an error (after cancelling at the venue) instead
+    of spinning on ticks."""
+    start = clock_ns()
+    venue = EndingStream(quiet_exchange(start))
+    cfg = load_config(ROOT / "config.yaml", environ=FAST)
+    core = MarketCore(market_params(cfg.markets[0], cfg.execution), ClientOrderIds("mmt"), start)
+    with pytest.raises(Exception, match="stream ended"):
+        async with asyncio.timeout(5.0):
+            await MarketRunner(core, venue, clock_ns=clock_ns, settings=SETTINGS).run(asyncio.Event())
+    assert venue.our_open_orders() == []
+
+
+async def test_a_cancelled_runner_still_cancels_its_orders() -> None:
+    """The runner's task is cancelled from outside (a sibling crashed): its orders are cancelled at the
+    venue before the cancellation goes on."""
+    core, venue = build()
+    task = asyncio.create_task(
+        MarketRunner(core, venue, clock_ns=clock_ns, settings=SETTINGS).run(asyncio.Event())
+    )
+    await wait_for(lambda: len(venue.our_open_orders()) == 2)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
     assert venue.our_open_orders() == []
