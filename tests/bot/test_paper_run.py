@@ -346,3 +346,52 @@ async def test_crash_still_cancels_own_orders_and_exits_nonzero(
     assert "injected failure" in result.summary["error"]
     assert result.summary["markets"]["BTC/USDT"]["open_orders_at_exit"] == 0
     assert result.summary["duration_s"] < 20.0
+
+
+async def test_one_market_crashing_stops_the_others_through_their_normal_shutdown(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two markets; BTC/USDT's core fails. ETH/USDT is not torn down from outside: it halts, cancels
+    its quotes and chases them like any shutdown, so the journal shows none of its orders open. The run exits 1 naming the error."""
+    import yaml
+
+    from mm_bot.engine import market
+
+    raw = yaml.safe_load((ROOT / "config.yaml").read_text())
+    eth = {**raw["markets"][0], "symbol": "ETH/USDT", "lot_size": 0.0001, "order_size_base": 0.01}
+    eth["risk"] = {**eth["risk"], "max_position_base": 0.1, "hard_position_base": 0.2}
+    eth["verify"] = {"mid_min": 500.0, "mid_max": 20000.0}
+    raw["markets"].append(eth)
+    synthetic = raw["paper"]["synthetic"]["markets"]
+    synthetic["BTC/USDT"]["as_flow"]["a_per_s"] = 15.0
+    synthetic["ETH/USDT"] = {**synthetic["BTC/USDT"], "s0": 3000.0, "sigma": 0.27}
+    raw["paper"]["balances"]["ETH"] = 1.0
+    raw["journal"]["paper_path"] = str(tmp_path / "journal.sqlite")
+    path = tmp_path / "two.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    cfg = load_config(path, environ={})
+
+    real = market.MarketCore.on_event
+    calls = {"n": 0}
+
+    def flaky(self: market.MarketCore, event: object, now_ns: int) -> list[market.Command]:
+        if self.instrument.symbol == "BTC/USDT":
+            calls["n"] += 1
+            if calls["n"] >= 60 and self.table.live_orders() and not calls.get("fired"):
+                calls["fired"] = 1  # once, while quotes are resting
+                raise RuntimeError("injected failure")
+        return real(self, event, now_ns)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(market.MarketCore, "on_event", flaky)
+    result = await run_app(
+        cfg, RunOptions("paper", duration_s=20.0, metrics_port=0), registry=CollectorRegistry()
+    )
+    assert result.exit_code == 1
+    assert "injected failure" in result.summary["error"]
+    assert result.summary["duration_s"] < 20.0
+    btc, eth_m = result.summary["markets"]["BTC/USDT"], result.summary["markets"]["ETH/USDT"]
+    assert btc["open_orders_at_exit"] == 0
+    assert eth_m["open_orders_at_exit"] == 0
+    assert eth_m["quotes_sent"] > 0
+    with Journal.open_readonly(tmp_path / "journal.sqlite") as reader:
+        assert reader.open_orders("ETH/USDT") == []
