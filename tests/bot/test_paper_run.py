@@ -352,7 +352,8 @@ async def test_one_market_crashing_stops_the_others_through_their_normal_shutdow
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Two markets; BTC/USDT's core fails. ETH/USDT is not torn down from outside: it halts, cancels
-    its quotes and chases them like any shutdown, so the journal shows none of its orders open. The run exits 1 naming the error."""
+    its quotes and chases them like any shutdown, so the journal shows none of its orders open.
+    The run exits 1 naming the error."""
     import yaml
 
     from mm_bot.engine import market
