@@ -196,7 +196,7 @@ class MarketCore:
     def start(self, now_ns: int) -> list[Command]:
         """The commands to send before the first event: the first reconciliation (nothing is quoted
         until it has been answered)."""
-        request = self.reconciler.request(now_ns, self._fills_since(), now=True)
+        request = self.reconciler.request(now_ns, self._fills_since, now=True)
         return [request] if request is not None else []
 
     def _fills_since(self) -> int:
@@ -377,7 +377,7 @@ class MarketCore:
             out += self._apply(decision, summary.exposure_lots, now_ns)
         out += self._chase(now_ns)
         self._maybe_unwind(gate, now_ns, out)
-        request = self.reconciler.request(now_ns, self._fills_since(), now=self.orders.wants_reconcile)
+        request = self.reconciler.request(now_ns, self._fills_since, now=self.orders.wants_reconcile)
         if request is not None:
             self.orders.wants_reconcile = False
             out.append(request)

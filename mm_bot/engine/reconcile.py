@@ -24,7 +24,7 @@ account): counted, never touched.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from mm_bot.engine.core_types import ExecutionParams, Reconcile
@@ -85,13 +85,13 @@ class Reconciler:
         self.reconciled = False
         self.soon(now_ns)
 
-    def request(self, now_ns: int, fills_since_ns: int, *, now: bool = False) -> Reconcile | None:
+    def request(self, now_ns: int, fills_since: Callable[[], int], *, now: bool = False) -> Reconcile | None:
         """The reconciliation to ask for at ``now_ns``, if one is due (or ``now``) and none is out;
-        it asks for fills since ``fills_since_ns`` minus a margin."""
+        it asks for fills since ``fills_since()`` (asked only then) minus a margin."""
         if self._due_ns is None or not (now or now_ns >= self._due_ns):
             return None
         self._due_ns = None
-        return Reconcile(max(fills_since_ns - FILL_LOOKBACK_NS, 0))
+        return Reconcile(max(fills_since() - FILL_LOOKBACK_NS, 0))
 
     def failed(self, now_ns: int) -> None:
         self._due_ns = now_ns if self._again else now_ns + self.execution.status_retry_ns
