@@ -3,16 +3,16 @@ numeric field, a tick or lot too coarse for the market, an empty metrics host.""
 
 from __future__ import annotations
 
-import types
 import typing
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import pydantic
 import pytest
 import yaml
 
 from mm_bot.config import AppConfig, load_config, yaml_path
+from mm_bot.config.loader import _unwrap  # the loader's own reading of a field's type
 from mm_bot.errors import ConfigError
 
 REPO_CONFIG = Path(__file__).resolve().parents[2] / "config.yaml"
@@ -31,19 +31,6 @@ def problems_of(
     with pytest.raises(ConfigError) as info:
         load_config(path, environ or {})
     return dict(info.value.problems)
-
-
-def _unwrap(tp: Any) -> Any:
-    while True:
-        if typing.get_origin(tp) is Annotated:
-            tp = typing.get_args(tp)[0]
-        elif typing.get_origin(tp) in (typing.Union, types.UnionType):
-            args = [a for a in typing.get_args(tp) if a is not type(None)]
-            if len(args) != 1:
-                return tp
-            tp = args[0]
-        else:
-            return tp
 
 
 def numeric_fields(tp: Any, data: Any, loc: Loc = ()) -> list[tuple[Loc, type]]:
