@@ -150,6 +150,8 @@ class Journal(JournalReader):
         try:
             conn.execute("PRAGMA busy_timeout=2000")
             version = schema.schema_version(conn)
+            if version == 0:  # an empty file, or a writer creating it this very moment
+                raise JournalError(f"{path}: not a journal yet (no schema)")
             if version != SCHEMA_VERSION:
                 hint = " (open it once read-write to migrate)" if 0 < version < SCHEMA_VERSION else ""
                 raise JournalError(

@@ -378,6 +378,9 @@ def test_readonly_opener_reads_a_live_journal_and_cannot_write(tmp_path: Path) -
     with pytest.raises(JournalError, match="no journal there"):
         Journal.open_readonly(tmp_path / "missing.sqlite")
     assert not (tmp_path / "missing.sqlite").exists()
+    (tmp_path / "empty.sqlite").touch()  # what a reader may see while a writer creates the file
+    with pytest.raises(JournalError, match="not a journal yet"):
+        Journal.open_readonly(tmp_path / "empty.sqlite")
 
 
 def test_newer_schema_is_refused(tmp_path: Path) -> None:

@@ -22,7 +22,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from mm_bot.app import RunOptions, run_app
 from mm_bot.config import AppConfig, load_config
-from mm_bot.journal import Journal
+from mm_bot.journal import Journal, JournalError
 
 ROOT = Path(__file__).resolve().parents[2]
 SUMMARY_FIELDS = {
@@ -273,9 +273,12 @@ def test_signal_stops_the_run_cleanly(tmp_path: Path, sig: signal.Signals) -> No
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:  # wait until it is quoting (the journal has an order)
             if (tmp_path / "j.sqlite").exists():
-                with Journal.open_readonly(tmp_path / "j.sqlite") as journal:
-                    if journal.open_orders("BTC/USDT"):
-                        break
+                try:
+                    with Journal.open_readonly(tmp_path / "j.sqlite") as journal:
+                        if journal.open_orders("BTC/USDT"):
+                            break
+                except JournalError:  # the writer may be creating the file right now
+                    pass
             time.sleep(0.2)
         proc.send_signal(sig)
         _, stderr = proc.communicate(timeout=60)
