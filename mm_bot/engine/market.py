@@ -116,6 +116,7 @@ class MarketCore:
         self.horizon = HorizonState(params.horizon, start_ns)
         self.quoter = Quoter(params, self.horizon, start_ns)
         self.orders = OrderManager(ids, params.execution, params.order_type)
+        self.table: OrderTable = self.orders.table  # our orders (the manager's table)
         self.lockouts = Lockouts(params.lockouts)
         self.risk = RiskState(params.risk)
         self.stats = MarketStats()
@@ -145,10 +146,6 @@ class MarketCore:
         self.reconciler.baseline = dict(state.baseline)
 
     # ------------------------------------------------------------------------------- views
-    @property
-    def table(self) -> OrderTable:
-        return self.orders.table
-
     @property
     def kill_reason(self) -> str | None:
         return self.risk.kill_reason
@@ -352,11 +349,14 @@ class MarketCore:
     def _requote(self, now_ns: int) -> list[Command]:
         out, self._pending = self._pending, []
         gate = self.gate(now_ns)
-        for cancel in self.orders.strays(self.orders.views(), now_ns):  # before the decisions see the side
+        views = self.orders.views()
+        strays = self.orders.strays(views, now_ns)  # cancelled before the decisions see the side
+        for cancel in strays:
             self.stats.cancels_sent += 1
             self._count(cancel.decision, now_ns)
             out.append(cancel)
-        views = self.orders.views()
+        if strays:
+            views = self.orders.views()
         quote = self._quote(now_ns) if gate is None else None
         mid = self.book.mid
         tolerance_ticks = mid * self._tolerance_per_mid if mid == mid else 0.0
