@@ -1,16 +1,18 @@
 """The per-market core's vocabulary: its parameters, the commands it emits, the events the runner
-feeds back about its requests, the timer event and its counters. Plain data; ``market.py`` holds the
-core."""
+feeds back about its requests, the timer event, what a restart carries over and its counters. Plain
+data; ``market.py`` holds the core."""
 
 from __future__ import annotations
 
 import dataclasses
-from collections import Counter
+from collections import Counter, deque
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from mm_bot.engine.book import BookLimits
 from mm_bot.engine.decide import DecideParams, SideDecision, label
 from mm_bot.engine.horizon import HorizonParams
+from mm_bot.engine.ledger import LedgerTotals
 from mm_bot.engine.lockouts import LockoutParams
 from mm_bot.engine.reasons import Action, Reason
 from mm_bot.engine.risk import RiskParams
@@ -134,9 +136,21 @@ class MarketParams:
     recent_decisions: int = 20
 
 
+@dataclass(frozen=True, slots=True)
+class CoreRestore:
+    """What a restart carries over from the journal."""
+
+    totals: LedgerTotals = field(default_factory=LedgerTotals)
+    fill_keys: Iterable[tuple[str, str]] = ()
+    # Orders of earlier sessions not seen to end: (request, sent_ns, lots their journaled fills filled).
+    inherited: tuple[tuple[OrderRequest, int, int], ...] = ()
+    day_baseline: tuple[int, float] | None = None  # (UTC day, PnL at its first observation)
+    baseline: Mapping[str, float] = field(default_factory=dict)  # balances before any of our fills
+
+
 @dataclass(slots=True)
 class MarketStats:
-    """Counters for the run summary (names follow DESIGN.md's summary contract)."""
+    """Counters for the run summary, and the latest decisions for the live view."""
 
     quotes_sent: int = 0
     cancels_sent: int = 0
@@ -146,10 +160,21 @@ class MarketStats:
     malformed: Counter[str] = field(default_factory=Counter)  # events that did not fit, by kind
     rejects: Counter[str] = field(default_factory=Counter)
     venue: Counter[str] = field(default_factory=Counter)  # place_unknown, cancel_retries, reconciles ...
+    # (ts_ns, "bid"/"ask", "action(reason)") of the decisions that changed something, oldest first
+    recent: deque[tuple[int, str, str]] = field(default_factory=lambda: deque(maxlen=20))
+    _last: dict[Side, tuple[Action, Reason]] = field(default_factory=dict)
 
-    def count(self, decision: SideDecision) -> None:
-        key = decision.side, decision.action, decision.reason
+    def record(self, d: SideDecision, now_ns: int) -> None:
+        """Count decision ``d``; keep it among the recent ones unless it repeats its side's last keep or
+        nothing (those are not news for the live view; changes are)."""
+        side, action, reason = d.side, d.action, d.reason
+        key = side, action, reason
         self.decisions[key] = self.decisions.get(key, 0) + 1
+        last = self._last.get(side)
+        idle = action is Action.KEEP or action is Action.NOTHING
+        if last is None or last[0] is not action or last[1] is not reason or not idle:
+            self._last[side] = (action, reason)
+            self.recent.append((now_ns, side.label, d.label))
 
     @property
     def decision_reasons(self) -> Counter[str]:

@@ -27,8 +27,7 @@ cancel: the new order follows once the cancel is confirmed.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import TypeVar
 
 from mm_bot.engine.book import BookView
@@ -36,6 +35,7 @@ from mm_bot.engine.core_types import (
     Cancel,
     CancelFailed,
     Command,
+    CoreRestore,
     MarketParams,
     MarketStats,
     OrderStatusResult,
@@ -49,7 +49,7 @@ from mm_bot.engine.core_types import (
 from mm_bot.engine.decide import SideDecision, decide_side, decide_stop_quoting
 from mm_bot.engine.horizon import HorizonState
 from mm_bot.engine.ids import ClientOrderIds
-from mm_bot.engine.ledger import Ledger, LedgerTotals
+from mm_bot.engine.ledger import Ledger
 from mm_bot.engine.lockouts import Lockouts
 from mm_bot.engine.order_manager import OrderManager
 from mm_bot.engine.order_states import OrderStateError
@@ -67,12 +67,10 @@ from mm_bot.model import (
     OrderAccepted,
     OrderCancelled,
     OrderRejected,
-    OrderRequest,
     OrderType,
     OwnFill,
     PublicTrade,
     Resynced,
-    Side,
     VenueEvent,
 )
 from mm_bot.strategy.quote import Quote
@@ -93,18 +91,6 @@ _E = TypeVar("_E", OrderAccepted, OrderRejected, OrderCancelled, CancelRejected)
 Event = VenueEvent | PlaceUnknown | CancelFailed | OrderStatusResult | ReconcileResult | Tick
 
 
-@dataclass(frozen=True, slots=True)
-class CoreRestore:
-    """What a restart carries over from the journal."""
-
-    totals: LedgerTotals = field(default_factory=LedgerTotals)
-    fill_keys: Iterable[tuple[str, str]] = ()
-    # Orders of earlier sessions not seen to end: (request, sent_ns, lots their journaled fills filled).
-    inherited: tuple[tuple[OrderRequest, int, int], ...] = ()
-    day_baseline: tuple[int, float] | None = None  # (UTC day, PnL at its first observation)
-    baseline: Mapping[str, float] = field(default_factory=dict)  # balances before any of our fills
-
-
 class MarketCore:
     def __init__(self, params: MarketParams, ids: ClientOrderIds, start_ns: int) -> None:
         self.params = params
@@ -119,18 +105,14 @@ class MarketCore:
         self.table: OrderTable = self.orders.table  # our orders (the manager's table)
         self.lockouts = Lockouts(params.lockouts)
         self.risk = RiskState(params.risk)
-        self.stats = MarketStats()
-        self.recent: deque[tuple[int, str, str]] = deque(maxlen=params.recent_decisions)
+        self.stats = MarketStats(recent=deque(maxlen=params.recent_decisions))
+        self.recent = self.stats.recent  # the latest decisions that changed something, per side
         self.halted: Reason | None = None  # shutting down: cancel everything, send nothing
         self.reconciler = Reconciler(params.execution, start_ns)  # nothing is quoted before it answers
         self._last_fill_ns = start_ns
         self._now = start_ns  # the time of the last event, for next_timer_ns
         self._pending: list[Command] = []  # commands produced while applying an event
         self._unwind_cid = ""
-        self._last: dict[Side, tuple[Action | None, Reason | None]] = {
-            Side.BUY: (None, None),
-            Side.SELL: (None, None),
-        }
         self._tolerance_per_mid = params.tolerance_bps * 1e-4 / self._tick  # ticks of band per price unit
 
     # ------------------------------------------------------------------------------ restore
@@ -315,7 +297,7 @@ class MarketCore:
             self.orders.adopt(o, now_ns)
             d = SideDecision(o.side, Action.CANCEL, Reason.ORPHAN, cancel_client_order_id=o.client_order_id)
             self._pending.append(self.orders.cancel(o.client_order_id, o.side, d, now_ns))
-            self._count(d, now_ns)
+            self.stats.record(d, now_ns)
         for cid in result.lookups:
             self.orders.look_up(cid, now_ns)
         if result.mismatches:
@@ -353,7 +335,7 @@ class MarketCore:
         strays = self.orders.strays(views, now_ns)  # cancelled before the decisions see the side
         for cancel in strays:
             self.stats.cancels_sent += 1
-            self._count(cancel.decision, now_ns)
+            self.stats.record(cancel.decision, now_ns)
             out.append(cancel)
         if strays:
             views = self.orders.views()
@@ -406,7 +388,7 @@ class MarketCore:
         """Record decision ``d`` and emit its commands. ``exposure_lots``: the side's live lots before it."""
         action = d.action
         if action is Action.KEEP or action is Action.NOTHING:
-            self._count(d, now_ns)
+            self.stats.record(d, now_ns)
             return []
         room = self.params.risk.max_position_lots - d.side * self.ledger.position_lots
         if action is Action.REPLACE and d.qty_lots + exposure_lots > room:
@@ -414,7 +396,7 @@ class MarketCore:
             d = SideDecision(
                 d.side, Action.CANCEL, Reason.MAX_POSITION, cancel_client_order_id=d.cancel_client_order_id
             )
-        self._count(d, now_ns)
+        self.stats.record(d, now_ns)
         if d.action is Action.CANCEL:
             self.stats.cancels_sent += 1
             return [self.orders.cancel(d.cancel_client_order_id, d.side, d, now_ns)]
@@ -424,19 +406,6 @@ class MarketCore:
             return [self.orders.place(d.side, d.price_ticks, d.qty_lots, d, now_ns)]
         self.stats.cancels_sent += 1
         return list(self.orders.replace(d, now_ns))
-
-    def _count(self, d: SideDecision, now_ns: int) -> None:
-        side, action, reason = d.side, d.action, d.reason
-        self.stats.count(d)
-        # Repeated keeps and nothings are not news for the "recent decisions" view; changes are.
-        last = self._last[side]
-        if (
-            last[0] is not action
-            or last[1] is not reason
-            or (action is not Action.KEEP and action is not Action.NOTHING)
-        ):
-            self._last[side] = (action, reason)
-            self.recent.append((now_ns, side.label, d.label))
 
     def _maybe_unwind(self, gate: Reason | None, now_ns: int, out: list[Command]) -> None:
         """Taker unwind: beyond the hard position limit, or flattening at the horizon's end."""
@@ -460,5 +429,5 @@ class MarketCore:
         d = SideDecision(unwind.side, Action.SEND, reason, unwind.price_ticks, unwind.qty_lots)
         place = self.orders.place(unwind.side, unwind.price_ticks, unwind.qty_lots, d, now_ns, OrderType.IOC)
         self._unwind_cid = place.request.client_order_id
-        self._count(d, now_ns)
+        self.stats.record(d, now_ns)
         out.append(place)
