@@ -32,10 +32,9 @@ def env_for(journal: Path, **extra: str) -> dict[str, str]:
     return {**os.environ, **LIVELY, "MM_BOT__journal__paper_path": str(journal), **extra}
 
 
-def start_bot(
-    journal: Path, *args: str, env: dict[str, str] | None = None, **popen: Any
-) -> subprocess.Popen[str]:
-    cmd = [
+def bot_command(*args: str) -> list[str]:
+    """``mm-bot run --paper`` on the default config, without the terminal view, plus ``args``."""
+    return [
         sys.executable,
         "-m",
         "mm_bot.cli",
@@ -46,8 +45,30 @@ def start_bot(
         str(ROOT / "config.yaml"),
         *args,
     ]
+
+
+def start_bot(
+    journal: Path, *args: str, env: dict[str, str] | None = None, **popen: Any
+) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        cmd, env=env or env_for(journal), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen
+        bot_command(*args),
+        env=env or env_for(journal),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **popen,
+    )
+
+
+def run_bot(journal: Path, *args: str, timeout_s: float) -> subprocess.CompletedProcess[str]:
+    """Run the bot to its end (``--duration`` in ``args``)."""
+    return subprocess.run(
+        bot_command(*args),
+        env=env_for(journal),
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+        check=False,
     )
 
 
@@ -116,28 +137,8 @@ def test_sigkill_at_several_points_then_restart_continues_exactly(tmp_path: Path
     assert before.fill_count >= 6 and baseline is not None
     assert any(left_open), "a killed session leaves orders the journal has not seen end"
     summary_path = tmp_path / "s.json"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "mm_bot.cli",
-            "run",
-            "--paper",
-            "--no-tui",
-            "--duration",
-            "1.5",
-            "--summary-json",
-            str(summary_path),
-            "--config",
-            str(ROOT / "config.yaml"),
-        ],
-        env=env_for(journal),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    restart = run_bot(journal, "--duration", "1.5", "--summary-json", str(summary_path), timeout_s=120)
+    assert restart.returncode == 0, restart.stderr[-3000:]
     m = json.loads(summary_path.read_text())["markets"]["BTC/USDT"]
     with Journal.open_readonly(journal) as reader:
         after = reader.totals("BTC/USDT")
@@ -167,25 +168,7 @@ def test_a_second_process_on_the_same_journal_is_refused(tmp_path: Path) -> None
     first = start_bot(journal)
     try:
         wait_for_start(first)
-        second = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "mm_bot.cli",
-                "run",
-                "--paper",
-                "--no-tui",
-                "--duration",
-                "5",
-                "--config",
-                str(ROOT / "config.yaml"),
-            ],
-            env=env_for(journal),
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        second = run_bot(journal, "--duration", "5", timeout_s=60)
         assert second.returncode == 2
         assert f"journal {journal} is in use by another mm-bot process (pid {first.pid})" in second.stderr
         assert "journal.paper_path" in second.stderr and "Traceback" not in second.stderr
