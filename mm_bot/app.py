@@ -244,9 +244,8 @@ def _paper_market(
     params = market_params(mcfg, cfg.execution)
     core = MarketCore(params, ClientOrderIds(prefix), start_ns)
     core.restore(restore)
-    core.reconciler.compare_assets = frozenset(
-        starting
-    )  # one simulated exchange per market: no asset is shared
+    # One simulated exchange per market: no asset is shared, so every balance can be compared.
+    core.reconciler.compare_assets = frozenset(starting)
     # The paper account now holds what the fills say, whatever the last exit was (clean or SIGKILL).
     balances = dict(starting)
     balances[mcfg.base_asset] = balances.get(mcfg.base_asset, 0.0) + core.ledger.position_base
