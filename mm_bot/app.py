@@ -386,7 +386,7 @@ def _run_view(mode: str, markets: list[_Market], elapsed_ns: int, kill_reason: s
                 fills=core.ledger.fills,
                 volume_base=inst.qty_of(core.ledger.volume_lots),
                 open_orders=len(core.table.live_orders()),
-                recent_decisions=tuple(core.recent),
+                recent_decisions=tuple((ts, d.side.label, d.label) for ts, d in core.recent),
                 base_asset=inst.base,
                 quote_asset=inst.quote,
             )

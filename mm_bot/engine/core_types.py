@@ -160,21 +160,18 @@ class MarketStats:
     malformed: Counter[str] = field(default_factory=Counter)  # events that did not fit, by kind
     rejects: Counter[str] = field(default_factory=Counter)
     venue: Counter[str] = field(default_factory=Counter)  # place_unknown, cancel_retries, reconciles ...
-    # (ts_ns, "bid"/"ask", "action(reason)") of the decisions that changed something, oldest first
-    recent: deque[tuple[int, str, str]] = field(default_factory=lambda: deque(maxlen=20))
-    _last: dict[Side, tuple[Action, Reason]] = field(default_factory=dict)
+    # (ts_ns, decision) of the decisions that changed something, oldest first
+    recent: deque[tuple[int, SideDecision]] = field(default_factory=lambda: deque(maxlen=20))
+    _last: dict[Side, tuple[Side, Action, Reason]] = field(default_factory=dict)
 
     def record(self, d: SideDecision, now_ns: int) -> None:
         """Count decision ``d``; keep it among the recent ones unless it repeats its side's last keep or
         nothing (those are not news for the live view; changes are)."""
-        side, action, reason = d.side, d.action, d.reason
-        key = side, action, reason
+        key = d[:3]  # (side, action, reason)
         self.decisions[key] = self.decisions.get(key, 0) + 1
-        last = self._last.get(side)
-        idle = action is Action.KEEP or action is Action.NOTHING
-        if last is None or last[0] is not action or last[1] is not reason or not idle:
-            self._last[side] = (action, reason)
-            self.recent.append((now_ns, side.label, d.label))
+        if self._last.get(d.side) != key or not (d.action is Action.KEEP or d.action is Action.NOTHING):
+            self._last[d.side] = key
+            self.recent.append((now_ns, d))
 
     @property
     def decision_reasons(self) -> Counter[str]:

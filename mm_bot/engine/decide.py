@@ -1,8 +1,8 @@
 """``decide_side``: from a target, our resting order, lockouts and gates to one action, with a reason.
 
 Pure. Inputs are what the strategy wants (``SideTarget``: a price and size, or a reason it must not
-quote) and what we have resting (``Resting``: the side's newest quote). Rules, per side, first match
-wins:
+quote) and what we have on the side (the order table's ``SideSummary``: its newest live quote, and
+whether any quote there awaits the venue). Rules, per side, first match wins:
 
 1. A global gate (kill switch, stale or untrusted book, no book, disconnected, reconciling, warm-up,
    horizon end) or a blocked target (e.g. ``max_position``): cancel the resting order unless its
@@ -32,6 +32,8 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from mm_bot.engine.lockouts import Lockouts
+from mm_bot.engine.order_states import OrderState
+from mm_bot.engine.orders import SideSummary
 from mm_bot.engine.reasons import Action, Reason
 from mm_bot.model import Side
 
@@ -44,17 +46,6 @@ class SideTarget(NamedTuple):
     price_ticks: int
     qty_lots: int
     blocked: Reason | None = None
-
-
-class Resting(NamedTuple):
-    """The side's newest live quote, as the order table sees it."""
-
-    client_order_id: str
-    price_ticks: int
-    remaining_lots: int
-    created_ns: int
-    in_flight: bool  # some quote on the side awaits an ack or a cancel answer
-    cancelling: bool = False  # this order's own cancel is on the way
 
 
 class SideDecision(NamedTuple):
@@ -86,7 +77,7 @@ class DecideParams:
 def decide_side(
     side: Side,
     target: SideTarget,
-    resting: Resting | None,
+    summary: SideSummary,
     gate: Reason | None,
     lockouts: Lockouts,
     tolerance_ticks: float,
@@ -95,6 +86,7 @@ def decide_side(
 ) -> SideDecision:
     """One side's decision; see the module docstring for the rules."""
     blocked = gate if gate is not None else target.blocked
+    resting = summary.newest
     if resting is None:
         if blocked is not None:
             return SideDecision(side, Action.NOTHING, blocked)
@@ -102,18 +94,19 @@ def decide_side(
         if lock is not None:
             return SideDecision(side, Action.NOTHING, lock)
         return SideDecision(side, Action.SEND, Reason.OPTIMAL_PRICE, target.price_ticks, target.qty_lots)
-    cid = resting.client_order_id
+    request = resting.request
+    cid = request.client_order_id
     if blocked is not None:
-        if resting.cancelling:
+        if resting.state is OrderState.PENDING_CANCEL:
             return SideDecision(side, Action.NOTHING, blocked)
         return SideDecision(side, Action.CANCEL, blocked, cancel_client_order_id=cid)
-    if resting.in_flight:
+    if summary.in_flight:
         return SideDecision(side, Action.NOTHING, Reason.ORDER_IN_FLIGHT)
-    if now_ns - resting.created_ns >= params.max_order_age_ns:
+    if now_ns - resting.sent_ns >= params.max_order_age_ns:
         reason = Reason.MAX_ORDER_AGE
-    elif resting.remaining_lots > target.qty_lots:
+    elif request.qty_lots - resting.filled_lots > target.qty_lots:
         reason = Reason.SIZE_CHANGE
-    elif abs(target.price_ticks - resting.price_ticks) <= tolerance_ticks:
+    elif abs(target.price_ticks - request.price_ticks) <= tolerance_ticks:
         return SideDecision(side, Action.KEEP, Reason.WITHIN_TOLERANCE)
     else:
         reason = Reason.OPTIMAL_PRICE
@@ -125,33 +118,14 @@ def decide_side(
     return SideDecision(side, Action.REPLACE, reason, target.price_ticks, target.qty_lots, cid)
 
 
-def decide_stop_quoting(
-    side: Side, resting: Resting | None, params: DecideParams, now_ns: int
-) -> SideDecision:
+def decide_stop_quoting(side: Side, summary: SideSummary, params: DecideParams, now_ns: int) -> SideDecision:
     """After the horizon's end with ``at_end: stop_quoting``: nothing new is sent; a resting order stays
     until it reaches the maximum order age, then it is cancelled."""
-    if resting is None or resting.in_flight:
+    resting = summary.newest
+    if resting is None or summary.in_flight:
         return SideDecision(side, Action.NOTHING, Reason.HORIZON_END)
-    if now_ns - resting.created_ns >= params.max_order_age_ns:
+    if now_ns - resting.sent_ns >= params.max_order_age_ns:
         return SideDecision(
             side, Action.CANCEL, Reason.MAX_ORDER_AGE, cancel_client_order_id=resting.client_order_id
         )
     return SideDecision(side, Action.KEEP, Reason.HORIZON_END)
-
-
-def decide(
-    bid: SideTarget,
-    ask: SideTarget,
-    resting_bid: Resting | None,
-    resting_ask: Resting | None,
-    gate: Reason | None,
-    lockouts: Lockouts,
-    tolerance_ticks: float,
-    params: DecideParams,
-    now_ns: int,
-) -> tuple[SideDecision, SideDecision]:
-    """Both sides' decisions, bid first."""
-    return (
-        decide_side(Side.BUY, bid, resting_bid, gate, lockouts, tolerance_ticks, params, now_ns),
-        decide_side(Side.SELL, ask, resting_ask, gate, lockouts, tolerance_ticks, params, now_ns),
-    )

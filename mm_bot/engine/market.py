@@ -165,9 +165,9 @@ class MarketCore:
         if book.problem is None and book.last_book_ns is not None:
             times.append(book.last_book_ns + self.params.risk.stale_book_ns + 1)
         max_age = self.params.decide.max_order_age_ns
-        for _, resting in self.orders.views().values():
-            if resting is not None:
-                times.append(resting.created_ns + max_age)
+        for summary in self.orders.sides().values():
+            if summary.newest is not None:
+                times.append(summary.newest.sent_ns + max_age)
         due = [t for t in times if t is not None and t > self._now]
         return min(due) if due else None
 
@@ -331,30 +331,31 @@ class MarketCore:
     def _requote(self, now_ns: int) -> list[Command]:
         out, self._pending = self._pending, []
         gate = self.gate(now_ns)
-        views = self.orders.views()
-        strays = self.orders.strays(views, now_ns)  # cancelled before the decisions see the side
+        sides = self.orders.sides()
+        strays = self.orders.strays(sides, now_ns)  # cancelled before the decisions see the side
         for cancel in strays:
             self.stats.cancels_sent += 1
             self.stats.record(cancel.decision, now_ns)
             out.append(cancel)
         if strays:
-            views = self.orders.views()
+            sides = self.orders.sides()
         quote = self._quote(now_ns) if gate is None else None
         mid = self.book.mid
         tolerance_ticks = mid * self._tolerance_per_mid if mid == mid else 0.0
         stop_quoting = gate is Reason.HORIZON_END and self.params.horizon.at_end == "stop_quoting"
         position = self.ledger.position_lots
-        for side, (summary, resting) in views.items():
+        for side, summary in sides.items():
             if stop_quoting:
-                decision = decide_stop_quoting(side, resting, self.params.decide, now_ns)
+                decision = decide_stop_quoting(side, summary, self.params.decide, now_ns)
             else:
                 if quote is None:
                     target = NO_TARGET
                 else:  # the side's other live orders (e.g. one whose cancel is on the way) may still fill
+                    resting = summary.newest
                     others = summary.exposure_lots - (resting.remaining_lots if resting is not None else 0)
                     target = self.quoter.target(quote, side, position, others)
                 decision = decide_side(
-                    side, target, resting, gate, self.lockouts, tolerance_ticks, self.params.decide, now_ns
+                    side, target, summary, gate, self.lockouts, tolerance_ticks, self.params.decide, now_ns
                 )
             out += self._apply(decision, summary.exposure_lots, now_ns)
         out += self._chase(now_ns)

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from mm_bot.engine.core_types import Cancel, Command, ExecutionParams, Place, QueryOrder
-from mm_bot.engine.decide import Resting, SideDecision
+from mm_bot.engine.decide import SideDecision
 from mm_bot.engine.ids import ClientOrderIds
 from mm_bot.engine.order_states import OrderState, OrderStateError
 from mm_bot.engine.orders import Order, OrderTable, SideSummary
@@ -55,32 +55,18 @@ class OrderManager:
         self.execution = execution
         self.order_type = order_type
         self._chases: dict[str, _Chase] = {}
-        self._views: dict[Side, tuple[SideSummary, Resting | None]] = {}
-        self._views_version = -1
+        self._sides: dict[Side, SideSummary] = {}
+        self._sides_version = -1
         self.wants_reconcile = False  # a lookup showed fills we may not have: fetch them
 
     # ------------------------------------------------------------------------------ views
-    def views(self) -> dict[Side, tuple[SideSummary, Resting | None]]:
-        """Each side's summary and resting quote as ``decide`` sees it. They change only with the order
-        table (its ``version``), not with the market: kept until the table changes."""
-        if self._views_version != self.table.version:
-            self._views = {side: (s, self.resting(s)) for side, s in self.table.summaries().items()}
-            self._views_version = self.table.version
-        return self._views
-
-    def resting(self, summary: SideSummary) -> Resting | None:
-        order = summary.newest
-        if order is None:
-            return None
-        request = order.request
-        return Resting(
-            request.client_order_id,
-            request.price_ticks,
-            request.qty_lots - order.filled_lots,
-            order.sent_ns,
-            summary.in_flight,
-            order.state is OrderState.PENDING_CANCEL,
-        )
+    def sides(self) -> dict[Side, SideSummary]:
+        """Each side's summary as ``decide`` sees it. It changes only with the order table (its
+        ``version``), not with the market: kept until the table changes."""
+        if self._sides_version != self.table.version:
+            self._sides = self.table.summaries()
+            self._sides_version = self.table.version
+        return self._sides
 
     # ------------------------------------------------------------------------------ commands
     def place(
@@ -125,12 +111,12 @@ class OrderManager:
             if o.state is not S.PENDING_CANCEL
         ]
 
-    def strays(self, views: dict[Side, tuple[SideSummary, Resting | None]], now_ns: int) -> list[Cancel]:
+    def strays(self, sides: dict[Side, SideSummary], now_ns: int) -> list[Cancel]:
         """Cancel live quotes that are not their side's newest and not already being cancelled (an old
-        order back to live after a refused cancel, an adopted one). ``views``: the sides' summaries
+        order back to live after a refused cancel, an adopted one). ``sides``: the sides' summaries
         before this requote's decisions, which never leave a stray themselves."""
         out = []
-        for side, (summary, _) in views.items():
+        for side, summary in sides.items():
             if summary.quotes < 2:
                 continue
             for order in self.table.live_orders(side):

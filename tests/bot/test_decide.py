@@ -6,11 +6,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mm_bot.engine.decide import DecideParams, Resting, SideTarget, decide, decide_side
+from mm_bot.engine.decide import DecideParams, SideTarget, decide_side
 from mm_bot.engine.lockouts import LockoutParams, Lockouts
+from mm_bot.engine.order_states import OrderState
+from mm_bot.engine.orders import Order, SideSummary
 from mm_bot.engine.reasons import Action, Reason
 from mm_bot.engine.risk import RiskParams, RiskState, Unwind
-from mm_bot.model import Side
+from mm_bot.model import OrderRequest, OrderType, Side
 
 MS = 1_000_000
 PARAMS = DecideParams(max_order_age_ns=10_000 * MS)
@@ -29,18 +31,25 @@ def resting(
     age_ms: int = 1_000,
     in_flight: bool = False,
     cancelling: bool = False,
-) -> Resting:
-    return Resting("c1", price, remaining, NOW - age_ms * MS, in_flight or cancelling, cancelling)
+) -> SideSummary:
+    """A side whose newest quote (``c1``, 10 lots) rests at ``price`` with ``remaining`` lots left."""
+    state = OrderState.PENDING_CANCEL if cancelling else OrderState.OPEN
+    request = OrderRequest("c1", Side.BUY, price, 10, OrderType.POST_ONLY)
+    order = Order(request, state, NOW - age_ms * MS, NOW, filled_lots=10 - remaining)
+    return SideSummary(order, in_flight or cancelling, remaining, 1)
+
+
+NO_ORDER = SideSummary(None, False, 0)
 
 
 def run(
     target: SideTarget,
-    rest: Resting | None,
+    rest: SideSummary | None,
     gate: Reason | None = None,
     locks: Lockouts | None = None,
     tolerance: float = 2.0,
 ) -> tuple[Action, Reason]:
-    d = decide_side(Side.BUY, target, rest, gate, locks or lockouts(), tolerance, PARAMS, NOW)
+    d = decide_side(Side.BUY, target, rest or NO_ORDER, gate, locks or lockouts(), tolerance, PARAMS, NOW)
     return d.action, d.reason
 
 
@@ -79,7 +88,7 @@ GO = SideTarget(price_ticks=100, qty_lots=5)
     ],
 )
 def test_decision_table(
-    target: SideTarget, rest: Resting | None, gate: Reason | None, expected: tuple[Action, Reason]
+    target: SideTarget, rest: SideSummary | None, gate: Reason | None, expected: tuple[Action, Reason]
 ) -> None:
     """Each row: inputs -> the one action and reason the rules in decide.py prescribe."""
     assert run(target, rest, gate) == expected
@@ -98,9 +107,9 @@ def test_fill_lockout_blocks_sends_then_expires() -> None:
     locks = lockouts()
     locks.on_fill(Side.BUY, NOW - 100 * MS)
     assert run(GO, None, locks=locks) == (Action.NOTHING, Reason.FILL_LOCKOUT)
-    ask = decide_side(Side.SELL, GO, None, None, locks, 2.0, PARAMS, NOW)
+    ask = decide_side(Side.SELL, GO, NO_ORDER, None, locks, 2.0, PARAMS, NOW)
     assert (ask.action, ask.reason) == (Action.SEND, Reason.OPTIMAL_PRICE)
-    later = decide_side(Side.BUY, GO, None, None, locks, 2.0, PARAMS, NOW + 400 * MS)
+    later = decide_side(Side.BUY, GO, NO_ORDER, None, locks, 2.0, PARAMS, NOW + 400 * MS)
     assert (later.action, later.reason) == (Action.SEND, Reason.OPTIMAL_PRICE)
 
 
@@ -165,9 +174,9 @@ def test_order_lockout_keeps_a_moved_order() -> None:
 
 def test_replace_carries_prices_sizes_and_the_old_id() -> None:
     """A replace names the order to cancel and the new price and size; labels read action(reason)."""
-    bid, ask = decide(
-        SideTarget(95, 6), SideTarget(105, 3), resting(90), None, None, lockouts(), 1.0, PARAMS, NOW
-    )
+    locks = lockouts()
+    bid = decide_side(Side.BUY, SideTarget(95, 6), resting(90), None, locks, 1.0, PARAMS, NOW)
+    ask = decide_side(Side.SELL, SideTarget(105, 3), NO_ORDER, None, locks, 1.0, PARAMS, NOW)
     assert (bid.action, bid.price_ticks, bid.qty_lots, bid.cancel_client_order_id) == (
         Action.REPLACE,
         95,
