@@ -1,7 +1,7 @@
 """The composition root: builds venues, cores, runners, journal, metrics and the view; owns the
 TaskGroup; stops everything (own orders cancelled within a bounded time) and writes the summary.
 
-Only this module knows which venue adapter is in use. ``run_app`` is async and takes its stop
+Only this module and ``markets`` (which builds each market's venue) know which adapter is in use. ``run_app`` is async and takes its stop
 signal and clock from the caller, so tests drive a real run end to end in-process.
 
 Stopping: SIGINT, SIGTERM and SIGHUP set the stop event (a second signal changes nothing: the
@@ -26,18 +26,15 @@ from typing import Any
 import structlog
 from prometheus_client import CollectorRegistry
 
-from mm_bot.config import AppConfig, MarketConfig
-from mm_bot.engine.ids import ClientOrderIds, run_prefix
-from mm_bot.engine.market import CoreRestore, MarketCore
-from mm_bot.errors import ConfigError, KillSwitch
-from mm_bot.journal import Journal, JournalError, JournalLocked, JournalOrder, utc_day
-from mm_bot.live.runner import MarketRunner, RunnerSettings
+from mm_bot.config import AppConfig
+from mm_bot.engine.ids import run_prefix
+from mm_bot.errors import ConfigError, KillSwitch, VenueError
+from mm_bot.journal import Journal, JournalError, JournalLocked
+from mm_bot.markets import Market, live_market, paper_market
 from mm_bot.metrics import Metrics, MetricsServer
-from mm_bot.model import OrderRequest, Side
+from mm_bot.model import Side
 from mm_bot.summary import format_summary, market_summary
 from mm_bot.tui import LiveView, MarketView, RunView
-from mm_bot.venues.sim import SimVenue
-from mm_bot.wiring import market_params, refresh_interval_s, sim_exchange
 
 log = structlog.get_logger("mm_bot.app")
 
@@ -58,15 +55,6 @@ class RunOptions:
 class RunResult:
     exit_code: int
     summary: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(slots=True)
-class _Market:
-    symbol: str
-    core: MarketCore
-    venue: SimVenue
-    runner: MarketRunner
-    max_position_base: float
 
 
 def config_hash(cfg: AppConfig) -> str:
@@ -96,16 +84,6 @@ async def run_app(
     on_started: Callable[[dict[str, Any]], None] | None = None,
 ) -> RunResult:
     """Run until ``stop`` is set, the duration elapses, a signal arrives, or a kill switch fires."""
-    if opts.mode != "paper":
-        raise ConfigError(
-            [
-                (
-                    "markets[*].venue",
-                    "live trading needs the CCXT or gRPC venue adapter, "
-                    "which this version does not include yet; use --paper",
-                )
-            ]
-        )
     stop = stop or asyncio.Event()
     start_ns = clock_ns()
     journal = open_journal(cfg, opts.mode)
@@ -136,10 +114,35 @@ async def _run(
     metrics = Metrics(registry, clock_ns=clock_ns)
     metrics.set_build_info(opts.mode)
     prefix = run_prefix(start_ns)
-    markets = [
-        _paper_market(cfg, mcfg, f"{prefix}{i}", journal, metrics, clock_ns, start_ns)
-        for i, mcfg in enumerate(cfg.markets)
-    ]
+    markets: list[Market] = []  # their venues are closed at the end, whatever happens
+    try:
+        for i, mcfg in enumerate(cfg.markets):
+            if opts.mode == "live":
+                markets.append(
+                    await live_market(cfg, i, f"{prefix}{i}", journal, metrics, clock_ns, start_ns)
+                )
+            else:
+                markets.append(paper_market(cfg, mcfg, f"{prefix}{i}", journal, metrics, clock_ns, start_ns))
+        return await _trade_all(
+            cfg, opts, journal, stop, clock_ns, registry, metrics, markets, on_started, start_ns
+        )
+    finally:
+        for m in markets:
+            await m.venue.close()
+
+
+async def _trade_all(
+    cfg: AppConfig,
+    opts: RunOptions,
+    journal: Journal,
+    stop: asyncio.Event,
+    clock_ns: Callable[[], int],
+    registry: CollectorRegistry,
+    metrics: Metrics,
+    markets: list[Market],
+    on_started: Callable[[dict[str, Any]], None] | None,
+    start_ns: int,
+) -> RunResult:
     server = None
     if cfg.metrics.enabled:
         port = cfg.metrics.port if opts.metrics_port is None else opts.metrics_port
@@ -165,7 +168,7 @@ async def _run(
         if on_started is not None:
             on_started({"metrics_port": server.port if server else None})
 
-        async def trade(m: _Market) -> None:
+        async def trade(m: Market) -> None:
             nonlocal kill_reason, failure
             try:
                 await m.runner.run(stop)
@@ -203,8 +206,10 @@ async def _run(
         duration_s = (clock_ns() - start_ns) / 1e9
         summary = _summary(opts.mode, duration_s, markets, kill_reason, failure)
         for m in markets:
-            with contextlib.suppress(JournalError):
-                journal.save_balances(f"paper/{m.symbol}", (await m.venue.account()).balances, clock_ns())
+            with contextlib.suppress(JournalError, VenueError, TimeoutError):
+                async with asyncio.timeout(cfg.execution.request_timeout_ms / 1000.0):
+                    balances = (await m.venue.account()).balances
+                journal.save_balances(f"{opts.mode}/{m.symbol}", balances, clock_ns())
         written = _write_summary(opts.summary_json, summary)
         log.info("run_stopped", duration_s=round(duration_s, 3), kill_reason=kill_reason, error=failure)
         return RunResult(1 if kill_reason or failure or not written else 0, summary)
@@ -214,87 +219,6 @@ async def _run(
         metrics.set_up(False)
         if server is not None:
             await server.stop()
-
-
-def _paper_market(
-    cfg: AppConfig,
-    mcfg: MarketConfig,
-    prefix: str,
-    journal: Journal,
-    metrics: Metrics,
-    clock_ns: Callable[[], int],
-    start_ns: int,
-) -> _Market:
-    """One paper market: its simulated venue with the balances the journal's fills imply, and a core
-    that continues where the journal left off."""
-    account = f"paper/{mcfg.symbol}"
-    configured = {a: v for a, v in cfg.paper.balances.items() if a in (mcfg.base_asset, mcfg.quote_asset)}
-    journal.set_starting_balances(account, configured, start_ns)
-    starting = journal.starting_balances(account)
-    totals = journal.totals(mcfg.symbol)
-    unsettled = journal.open_orders(mcfg.symbol)
-    filled = _filled_lots(journal, mcfg.symbol, unsettled)
-    restore = CoreRestore(
-        totals=totals,
-        fill_keys=journal.fill_keys(mcfg.symbol),
-        inherited=tuple((_request(o), o.created_ns, filled.get(o.client_order_id, 0)) for o in unsettled),
-        day_baseline=_day_baseline(journal, mcfg.symbol, start_ns),
-        baseline=starting,
-    )
-    params = market_params(mcfg, cfg.execution)
-    core = MarketCore(params, ClientOrderIds(prefix), start_ns)
-    core.restore(restore)
-    # One simulated exchange per market: no asset is shared, so every balance can be compared.
-    core.reconciler.compare_assets = frozenset(starting)
-    # The paper account now holds what the fills say, whatever the last exit was (clean or SIGKILL).
-    balances = dict(starting)
-    balances[mcfg.base_asset] = balances.get(mcfg.base_asset, 0.0) + core.ledger.position_base
-    balances[mcfg.quote_asset] = balances.get(mcfg.quote_asset, 0.0) + core.ledger.cash_quote
-    venue = SimVenue(sim_exchange(cfg, mcfg, start_ns, balances), mcfg.symbol, clock_ns=clock_ns)
-    if totals.fill_count:
-        log.info(
-            "position_restored",
-            market=mcfg.symbol,
-            position_base=core.ledger.position_base,
-            cash_quote=core.ledger.cash_quote,
-            fills=totals.fill_count,
-        )
-    e = cfg.execution
-    settings = RunnerSettings(
-        refresh_interval_s=refresh_interval_s(mcfg),
-        request_timeout_s=e.request_timeout_ms / 1000.0,
-        max_in_flight=e.max_in_flight,
-        shutdown_timeout_s=e.shutdown_timeout_s,
-    )
-    runner = MarketRunner(
-        core,
-        venue,
-        clock_ns=clock_ns,
-        journal=journal,
-        metrics=metrics.market(mcfg.symbol),
-        settings=settings,
-    )
-    return _Market(mcfg.symbol, core, venue, runner, mcfg.risk.max_position_base)
-
-
-def _filled_lots(journal: Journal, market: str, orders: list[JournalOrder]) -> dict[str, int]:
-    """Lots of each of ``orders`` that the journal's fills filled."""
-    if not orders:
-        return {}
-    out: dict[str, int] = {}
-    for fill in journal.fills(market, since_ts_ns=min(o.created_ns for o in orders)):
-        out[fill.client_order_id] = out.get(fill.client_order_id, 0) + fill.qty_lots
-    return out
-
-
-def _request(o: JournalOrder) -> OrderRequest:
-    return OrderRequest(o.client_order_id, o.side, o.price_ticks, o.qty_lots, o.order_type)
-
-
-def _day_baseline(journal: Journal, market: str, now_ns: int) -> tuple[int, float] | None:
-    day = utc_day(now_ns)
-    pnl = journal.day_baseline(market, day)
-    return None if pnl is None else (day, pnl)
 
 
 @contextlib.contextmanager
@@ -341,7 +265,7 @@ def _write_summary(path: Path | None, summary: dict[str, Any]) -> bool:
 
 
 def _summary(
-    mode: str, duration_s: float, markets: list[_Market], kill_reason: str | None, error: str | None
+    mode: str, duration_s: float, markets: list[Market], kill_reason: str | None, error: str | None
 ) -> dict[str, Any]:
     return {
         "mode": mode,
@@ -355,7 +279,7 @@ def _summary(
     }
 
 
-def _run_view(mode: str, markets: list[_Market], elapsed_ns: int, kill_reason: str | None) -> RunView:
+def _run_view(mode: str, markets: list[Market], elapsed_ns: int, kill_reason: str | None) -> RunView:
     views = []
     for m in markets:
         core = m.core

@@ -205,9 +205,19 @@ class Resynced:
     ts_ns: int
 
 
+@dataclass(frozen=True, slots=True)
+class Throttled:
+    """The venue limits our request rate (HTTP 429) or has banned us for a while (418): quote nothing
+    new until ``until_ns`` (our clock)."""
+
+    ts_ns: int
+    until_ns: int
+    reason: str = ""
+
+
 MarketEvent = BookSnapshot | PublicTrade
 OrderEvent = OrderAccepted | OrderRejected | OrderCancelled | CancelRejected | OwnFill
-ConnectionEvent = Connected | Disconnected | Resynced
+ConnectionEvent = Connected | Disconnected | Resynced | Throttled
 VenueEvent = (
     BookSnapshot
     | PublicTrade
@@ -220,6 +230,7 @@ VenueEvent = (
     | Connected
     | Disconnected
     | Resynced
+    | Throttled
 )
 
 

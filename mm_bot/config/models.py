@@ -58,6 +58,7 @@ __all__ = [  # DEFAULT_CONFIG_PATH, FILE, ROOT, MarketConfig and PaperConfig are
 ]
 
 _ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+_ENDPOINT = re.compile(r"^https?://[A-Za-z0-9.\-\[\]:]+(/[A-Za-z0-9._~\-/]*)?$")
 
 
 class LiveConfig(_Strict):
@@ -69,6 +70,17 @@ class LiveConfig(_Strict):
     api_secret_env: str = "MM_API_SECRET"  # noqa: S105 - the name of a variable, not a secret
     api_password_env: str | None = None  # some venues also need a passphrase
     grpc_target: Annotated[str, Field(pattern=r"^\S+:\d{1,5}$")] | None = None  # "host:port"
+    # Base URL of a server speaking the exchange's API (our emulator, a testnet): every REST and
+    # WebSocket URL of the exchange is moved onto it. None: the exchange itself (or its sandbox).
+    endpoint: str | None = None
+
+    @field_validator("endpoint")
+    @classmethod
+    def _endpoint(cls, v: str | None) -> str | None:
+        if v is not None and not _ENDPOINT.match(v):
+            msg = "must be a base URL such as http://127.0.0.1:8080 (http or https, no query)"
+            raise PydanticCustomError("endpoint", msg, {})
+        return v
 
     @field_validator("api_key_env", "api_secret_env", "api_password_env")
     @classmethod

@@ -4,11 +4,11 @@ Pure. Inputs are what the strategy wants (``SideTarget``: a price and size, or a
 quote) and what we have on the side (the order table's ``SideSummary``: its newest live quote, and
 whether any quote there awaits the venue). Rules, per side, first match wins:
 
-1. A global gate (kill switch, stale or untrusted book, no book, disconnected, reconciling, warm-up,
-   horizon end) or a blocked target (e.g. ``max_position``): cancel the resting order unless its
-   cancel is already on the way (then nothing); with no resting order, nothing. The gate or the
-   block is the reason. A gate cancels an order even while its ack is outstanding: a quote we must
-   not have is pulled as soon as possible.
+1. A global gate (kill switch, stale or untrusted book, no book, disconnected, rate limited,
+   reconciling, warm-up, horizon end) or a blocked target (e.g. ``max_position``): cancel the
+   resting order unless its cancel is already on the way (then nothing); with no resting order,
+   nothing. The gate or the block is the reason. A gate cancels an order even while its ack is
+   outstanding: a quote we must not have is pulled as soon as possible.
 2. An order on this side has an ack or cancel outstanding: nothing (``order_in_flight``); we
    never stack a second order on a side whose first one's fate is unknown.
 3. A resting order:

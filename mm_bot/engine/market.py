@@ -71,6 +71,7 @@ from mm_bot.model import (
     OwnFill,
     PublicTrade,
     Resynced,
+    Throttled,
     VenueEvent,
 )
 from mm_bot.strategy.quote import Quote
@@ -108,6 +109,7 @@ class MarketCore:
         self.stats = MarketStats(recent=deque(maxlen=params.recent_decisions))
         self.recent = self.stats.recent  # the latest decisions that changed something, per side
         self.halted: Reason | None = None  # shutting down: cancel everything, send nothing
+        self.throttled_until_ns = 0  # the venue limits our request rate until then: quote nothing
         self.reconciler = Reconciler(params.execution, start_ns)  # nothing is quoted before it answers
         self._last_fill_ns = start_ns
         self._now = start_ns  # the time of the last event, for next_timer_ns
@@ -160,6 +162,7 @@ class MarketCore:
             self.orders.next_timer_ns(),
             self.reconciler.next_due_ns,
             self.lockouts.next_deadline_ns(self._now),
+            self.throttled_until_ns,
         ]
         book = self.book
         if book.problem is None and book.last_book_ns is not None:
@@ -226,6 +229,9 @@ class MarketCore:
                 self.reconciler.restart(now_ns)
             case Disconnected():
                 self.book.on_disconnected()
+            case Throttled():
+                self.stats.venue["throttled"] += 1
+                self.throttled_until_ns = max(self.throttled_until_ns, event.until_ns)
             case PlaceUnknown():
                 self.stats.venue["place_unknown"] += 1
                 self.orders.on_place_unknown(event.client_order_id, now_ns)
@@ -313,6 +319,8 @@ class MarketCore:
             return Reason.KILL_SWITCH
         if book.problem is Reason.DISCONNECTED:
             return Reason.DISCONNECTED
+        if now_ns < self.throttled_until_ns:
+            return Reason.RATE_LIMITED
         if not self.reconciler.reconciled:
             return Reason.RECONCILING
         if self.reconciler.mismatches:

@@ -37,6 +37,7 @@ class Reason(StrEnum):
     SHUTDOWN = "shutdown"  # the run is ending: cancel everything
     HARD_POSITION = "hard_position"  # taker unwind beyond the hard position limit
     DISCONNECTED = "disconnected"  # the venue's streams are down
+    RATE_LIMITED = "rate_limited"  # the venue limits our request rate or banned us for a while
     RECONCILING = "reconciling"  # our state and the venue's have not been compared yet
     RECONCILE_MISMATCH = "reconcile_mismatch"  # the venue disagrees with us: quotes pulled
     ORPHAN = "orphan"  # an order of ours the venue holds that we were not tracking

@@ -44,6 +44,7 @@ from mm_bot.model import (
     OwnFill,
     PublicTrade,
     Side,
+    Throttled,
     VenueReport,
 )
 from mm_bot.wiring import market_params
@@ -330,3 +331,21 @@ def test_next_timer_includes_the_stale_book_deadline() -> None:
     assert len(cancels) == 2 and all(
         c.decision.reason is Reason.STALE_BOOK for c in cancels
     )  # ... the tick does
+
+
+def test_a_rate_limit_pulls_the_quotes_until_it_expires() -> None:
+    """A 429/418 (``Throttled``): both quotes are cancelled, nothing is sent until the venue's
+    Retry-After has passed, the core asks to be woken then, and quoting resumes on its own."""
+    core = started()
+    for r in places(core.on_event(book(T0, 1), T0)):
+        core.on_event(OrderAccepted(T0 + MS, r.client_order_id), T0 + MS)
+    until = T0 + 2 * S
+    cmds = core.on_event(Throttled(T0 + 10 * MS, until, "418 banned"), T0 + 10 * MS)
+    cancels = [c for c in cmds if isinstance(c, Cancel)]
+    assert len(cancels) == 2 and all(c.decision.reason is Reason.RATE_LIMITED for c in cancels)
+    for c in cancels:
+        core.on_event(OrderCancelled(T0 + 20 * MS, c.client_order_id), T0 + 20 * MS)
+    assert places(core.on_event(book(T0 + S, 2), T0 + S)) == []  # a fresh book, still limited
+    assert core.next_timer_ns() == until
+    assert core.stats.venue["throttled"] == 1
+    assert len(places(core.on_event(book(until, 3), until))) == 2  # expired: quoting again

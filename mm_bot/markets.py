@@ -1,0 +1,207 @@
+"""Building one market for a run: its venue, a core that continues where the journal left off, and
+the runner between them. Paper and live differ only in the venue and where the starting balances
+come from:
+
+- paper: the simulated account holds the configured balances plus what the journal's fills changed,
+  whatever the last exit was (clean or SIGKILL); every balance is compared on reconciliation;
+- live: the venue's balances at the first live start on this account are the baseline the journal
+  keeps; position continues from the journal's fills and is checked against the base balance now
+  minus that baseline (the quote asset may be shared with other markets and is not compared).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import structlog
+
+from mm_bot.config import AppConfig, MarketConfig, live_credentials
+from mm_bot.engine.ids import ClientOrderIds
+from mm_bot.engine.market import CoreRestore, MarketCore
+from mm_bot.errors import ConfigError
+from mm_bot.journal import Journal, JournalOrder, utc_day
+from mm_bot.live.runner import MarketRunner, RunnerSettings
+from mm_bot.metrics import Metrics
+from mm_bot.model import OrderRequest
+from mm_bot.venues.base import Venue
+from mm_bot.venues.ccxt import CcxtVenue, CredentialsRefused, VenueMismatch
+from mm_bot.venues.ccxt_client import make_exchange
+from mm_bot.venues.sim import SimVenue
+from mm_bot.wiring import execution_params, instrument, market_params, refresh_interval_s, sim_exchange
+
+log = structlog.get_logger("mm_bot.markets")
+
+
+@dataclass(slots=True)
+class Market:
+    symbol: str
+    core: MarketCore
+    venue: Venue
+    runner: MarketRunner
+    max_position_base: float
+
+
+def paper_market(
+    cfg: AppConfig,
+    mcfg: MarketConfig,
+    prefix: str,
+    journal: Journal,
+    metrics: Metrics,
+    clock_ns: Callable[[], int],
+    start_ns: int,
+) -> Market:
+    """One paper market: its simulated venue holds the balances the journal's fills imply."""
+    account = f"paper/{mcfg.symbol}"
+    configured = {a: v for a, v in cfg.paper.balances.items() if a in (mcfg.base_asset, mcfg.quote_asset)}
+    journal.set_starting_balances(account, configured, start_ns)
+    starting = journal.starting_balances(account)
+    core = restored_core(cfg, mcfg, prefix, journal, starting, start_ns)
+    core.reconciler.compare_assets = frozenset(starting)  # one exchange per market: nothing shared
+    balances = dict(starting)
+    balances[mcfg.base_asset] = balances.get(mcfg.base_asset, 0.0) + core.ledger.position_base
+    balances[mcfg.quote_asset] = balances.get(mcfg.quote_asset, 0.0) + core.ledger.cash_quote
+    venue = SimVenue(sim_exchange(cfg, mcfg, start_ns, balances), mcfg.symbol, clock_ns=clock_ns)
+    return _assemble(cfg, mcfg, core, venue, journal, metrics, clock_ns)
+
+
+async def live_market(
+    cfg: AppConfig,
+    index: int,
+    prefix: str,
+    journal: Journal,
+    metrics: Metrics,
+    clock_ns: Callable[[], int],
+    start_ns: int,
+) -> Market:
+    """One live market through CCXT: the venue is started (market checked against the config,
+    credentials tried) before the core is built from the journal and the venue's balances."""
+    mcfg = cfg.markets[index]
+    venue = ccxt_venue(cfg, index, clock_ns)
+    try:
+        await venue.start()
+        balances = (await venue.account()).balances
+    except VenueMismatch as exc:
+        await venue.close()
+        raise ConfigError([(f"markets[{index}]", str(exc))], "venue") from None
+    except CredentialsRefused as exc:
+        await venue.close()
+        raise ConfigError([("live.api_key_env", str(exc))], "venue") from None
+    except BaseException:
+        await venue.close()
+        raise
+    account = f"live/{cfg.live.exchange_id}/{cfg.live.endpoint or 'default'}/{mcfg.symbol}"
+    journal.set_starting_balances(account, balances, start_ns)
+    starting = journal.starting_balances(account)
+    core = restored_core(cfg, mcfg, prefix, journal, starting, start_ns)
+    core.reconciler.compare_assets = frozenset({mcfg.base_asset})
+    return _assemble(cfg, mcfg, core, venue, journal, metrics, clock_ns)
+
+
+def ccxt_venue(cfg: AppConfig, index: int, clock_ns: Callable[[], int] = time.time_ns) -> CcxtVenue:
+    """The CCXT venue of market ``index``, not started; its failures at start become config errors."""
+    mcfg, live = cfg.markets[index], cfg.live
+    if mcfg.venue != "ccxt":
+        what = "the gRPC venue is not available yet" if mcfg.venue == "grpc" else "sim is for --paper"
+        raise ConfigError([(f"markets[{index}].venue", f"live trading needs venue: ccxt ({what})")], "run")
+    if live.exchange_id is None:
+        raise ConfigError([("live.exchange_id", "venue ccxt needs a ccxt exchange id, e.g. binance")], "run")
+    creds = live_credentials(live)
+    try:
+        exchange = make_exchange(
+            live.exchange_id,
+            api_key=creds.api_key.get_secret_value(),
+            api_secret=creds.api_secret.get_secret_value(),
+            password=creds.password.get_secret_value() if creds.password else None,
+            endpoint=live.endpoint,
+            sandbox=live.sandbox,
+            timeout_ms=cfg.execution.request_timeout_ms,
+        )
+    except KeyError:
+        raise ConfigError(
+            [("live.exchange_id", f"ccxt has no exchange {live.exchange_id!r}")], "run"
+        ) from None
+    return CcxtVenue(
+        exchange, instrument(mcfg), tag=execution_params(cfg.execution).id_tag, clock_ns=clock_ns
+    )
+
+
+def restored_core(
+    cfg: AppConfig,
+    mcfg: MarketConfig,
+    prefix: str,
+    journal: Journal,
+    starting: dict[str, float],
+    start_ns: int,
+) -> MarketCore:
+    """A core continuing the journal's record of ``mcfg``'s market: fills, unsettled orders, the UTC
+    day's loss baseline and the balances before any fill."""
+    totals = journal.totals(mcfg.symbol)
+    unsettled = journal.open_orders(mcfg.symbol)
+    filled = _filled_lots(journal, mcfg.symbol, unsettled)
+    restore = CoreRestore(
+        totals=totals,
+        fill_keys=journal.fill_keys(mcfg.symbol),
+        inherited=tuple((_request(o), o.created_ns, filled.get(o.client_order_id, 0)) for o in unsettled),
+        day_baseline=_day_baseline(journal, mcfg.symbol, start_ns),
+        baseline=starting,
+    )
+    core = MarketCore(market_params(mcfg, cfg.execution), ClientOrderIds(prefix), start_ns)
+    core.restore(restore)
+    if totals.fill_count:
+        log.info(
+            "position_restored",
+            market=mcfg.symbol,
+            position_base=core.ledger.position_base,
+            cash_quote=core.ledger.cash_quote,
+            fills=totals.fill_count,
+        )
+    return core
+
+
+def _assemble(
+    cfg: AppConfig,
+    mcfg: MarketConfig,
+    core: MarketCore,
+    venue: Venue,
+    journal: Journal,
+    metrics: Metrics,
+    clock_ns: Callable[[], int],
+) -> Market:
+    e = cfg.execution
+    settings = RunnerSettings(
+        refresh_interval_s=refresh_interval_s(mcfg),
+        request_timeout_s=e.request_timeout_ms / 1000.0,
+        max_in_flight=e.max_in_flight,
+        shutdown_timeout_s=e.shutdown_timeout_s,
+    )
+    runner = MarketRunner(
+        core,
+        venue,
+        clock_ns=clock_ns,
+        journal=journal,
+        metrics=metrics.market(mcfg.symbol),
+        settings=settings,
+    )
+    return Market(mcfg.symbol, core, venue, runner, mcfg.risk.max_position_base)
+
+
+def _filled_lots(journal: Journal, market: str, orders: list[JournalOrder]) -> dict[str, int]:
+    """Lots of each of ``orders`` that the journal's fills filled."""
+    if not orders:
+        return {}
+    out: dict[str, int] = {}
+    for fill in journal.fills(market, since_ts_ns=min(o.created_ns for o in orders)):
+        out[fill.client_order_id] = out.get(fill.client_order_id, 0) + fill.qty_lots
+    return out
+
+
+def _request(o: JournalOrder) -> OrderRequest:
+    return OrderRequest(o.client_order_id, o.side, o.price_ticks, o.qty_lots, o.order_type)
+
+
+def _day_baseline(journal: Journal, market: str, now_ns: int) -> tuple[int, float] | None:
+    day = utc_day(now_ns)
+    pnl = journal.day_baseline(market, day)
+    return None if pnl is None else (day, pnl)

@@ -1,0 +1,418 @@
+"""``CcxtVenue``: the Venue port over a ccxt pro client (async REST and WebSockets), spot markets.
+
+- Market data: ``watch_order_book`` (ccxt keeps the book in sync with the venue's diffs and raises
+  on a sequence gap) and ``watch_trades``.
+- Our orders' events and fills: the user-data stream (``watch_orders``, ``watch_my_trades``). The
+  REST replies to place and cancel carry the same news, often first: each ack, end and fill is passed
+  on once, from whichever arrives first (fills by the venue's trade id).
+- Orders by REST with our client ids; post-only as the venue's post-only type. ccxt never retries
+  (``ccxt_client.OPTIONS``); ccxt's errors are mapped once, in ``_venue_error``.
+- Connection: when the book or the user-data stream fails (a dropped socket, a sequence gap), a
+  ``Disconnected`` goes out and the stream is watched again after ``retry_delay_s``; once every
+  stream is back, ``Connected``: the core reconciles and trusts only the next book.
+- Rate limits: a 429 or 418 (a ban) emits ``Throttled`` until the venue's Retry-After; the core pulls
+  its quotes until then. A place refused for rate is rejected (the venue did not take it).
+
+Only orders whose client id starts with ``tag`` (every mm-bot session's) are passed on or cancelled
+by ``cancel_all``; reconciliation sees every open order and fill, and keeps ours.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections import Counter, OrderedDict
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import ccxt.pro as ccxtpro
+import structlog
+
+from mm_bot.errors import (
+    InsufficientFunds,
+    OrderRejected,
+    PostOnlyWouldCross,
+    RateLimited,
+    TransientVenueError,
+    UnknownOrder,
+    VenueError,
+)
+from mm_bot.model import (
+    AccountSnapshot,
+    Connected,
+    Disconnected,
+    Instrument,
+    OpenOrder,
+    OrderAccepted,
+    OrderCancelled,
+    OrderReport,
+    OrderRequest,
+    OrderStatus,
+    OrderType,
+    OwnFill,
+    Side,
+    Throttled,
+    VenueCapabilities,
+    VenueEvent,
+)
+from mm_bot.model import OrderRejected as OrderRejectedEvent
+from mm_bot.venues import ccxt_translate as tr
+
+log = structlog.get_logger("mm_bot.venues.ccxt")
+
+BOOK_STREAM, USER_STREAM = "book", "user"
+DEFAULT_RETRY_AFTER_S = 1.0  # when a rate-limit reply names no Retry-After
+
+
+class VenueMismatch(VenueError):
+    """The venue's market does not match the configured instrument (tick, lot, symbol)."""
+
+
+class CredentialsRefused(VenueError):
+    """The venue refused our API key or signature."""
+
+
+class Recent:
+    """The last ``size`` keys seen: ``add`` says whether a key is new."""
+
+    def __init__(self, size: int = 10_000) -> None:
+        self._keys: OrderedDict[str, None] = OrderedDict()
+        self._size = size
+
+    def add(self, key: str) -> bool:
+        if key in self._keys:
+            return False
+        self._keys[key] = None
+        if len(self._keys) > self._size:
+            self._keys.popitem(last=False)
+        return True
+
+
+class CcxtVenue:
+    def __init__(
+        self,
+        exchange: Any,
+        instrument: Instrument,
+        *,
+        tag: str,
+        clock_ns: Callable[[], int] = time.time_ns,
+        book_levels: int = 20,
+        snapshot_limit: int = 100,
+        retry_delay_s: float = 0.5,
+    ) -> None:
+        self._ex = exchange
+        self._instrument = instrument
+        self._symbol = instrument.symbol
+        self._tag = tag
+        self._clock = clock_ns
+        self._levels = book_levels
+        self._snapshot_limit = snapshot_limit
+        self._retry_delay_s = retry_delay_s
+        self._capabilities = VenueCapabilities(post_only=True, batch_cancel=False, cancel_all=True)
+        self._queue: asyncio.Queue[VenueEvent | None] = asyncio.Queue()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._closed = False
+        self._down: set[str] = {BOOK_STREAM, USER_STREAM}  # streams not (yet) delivering
+        self._announced_down = False  # a Disconnected went out and no Connected since
+        self._acked, self._ended, self._fills = Recent(), Recent(), Recent()
+        self._cid_by_order_id: OrderedDict[str, str] = OrderedDict()
+        self.dropped: Counter[str] = Counter()  # venue data we could not use, by kind
+        self._log = log.bind(market=self._symbol)
+
+    @property
+    def instrument(self) -> Instrument:
+        return self._instrument
+
+    @property
+    def capabilities(self) -> VenueCapabilities:
+        return self._capabilities
+
+    # ------------------------------------------------------------------------------ lifecycle
+    async def start(self) -> None:
+        """Load the market (refused if it does not match the instrument), check the credentials with a
+        signed call, and start watching the streams."""
+        markets = await self._call(self._ex.load_markets())
+        market = markets.get(self._symbol)
+        if market is None:
+            raise VenueMismatch(f"the venue lists no market {self._symbol}")
+        self._check_grid(market)
+        await self._call(self._ex.fetch_balance())
+        loops = (self._watch_book, self._watch_trades, self._watch_orders, self._watch_my_trades)
+        self._tasks = [asyncio.create_task(loop(), name=f"ccxt:{loop.__name__}") for loop in loops]
+
+    async def close(self) -> None:
+        self._closed = True
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._queue.put_nowait(None)
+        with contextlib.suppress(Exception):
+            await self._ex.close()
+
+    async def events(self) -> AsyncIterator[VenueEvent]:
+        while True:
+            event = await self._queue.get()
+            if event is None:
+                return
+            yield event
+
+    # ------------------------------------------------------------------------------ orders
+    async def place(self, request: OrderRequest) -> None:
+        inst = self._instrument
+        params: dict[str, Any] = {"clientOrderId": request.client_order_id}
+        kind, price = "limit", float(inst.price_str(request.price_ticks))
+        if request.order_type is OrderType.POST_ONLY:
+            params["postOnly"] = True
+        elif request.order_type is OrderType.IOC:
+            params["timeInForce"] = "IOC"
+        elif request.order_type is OrderType.MARKET:
+            kind = "market"
+        side = "buy" if request.side is Side.BUY else "sell"
+        amount = float(inst.qty_str(request.qty_lots))
+        order = await self._call(
+            self._ex.create_order(
+                self._symbol, kind, side, amount, None if kind == "market" else price, params
+            ),
+            placing=True,
+        )
+        self._on_order(order, request.client_order_id)
+        for trade in order.get("trades") or ():
+            # An immediate match's fills come with the reply, without side or liquidity: ours, taken.
+            self._on_fill({**trade, "side": side, "takerOrMaker": "taker"}, request.client_order_id)
+
+    async def cancel(self, client_order_id: str) -> None:
+        order = await self._call(
+            self._ex.cancel_order(None, self._symbol, {"clientOrderId": client_order_id})
+        )
+        self._on_order(order, client_order_id)
+
+    async def cancel_all(self) -> None:
+        """Cancel every open order of ours (by tag) on this market; others' orders are left alone."""
+        ours = [
+            o.client_order_id for o in await self.open_orders() if o.client_order_id.startswith(self._tag)
+        ]
+        results = await asyncio.gather(*(self.cancel(cid) for cid in ours), return_exceptions=True)
+        failed = [r for r in results if isinstance(r, BaseException) and not isinstance(r, UnknownOrder)]
+        if failed:
+            raise TransientVenueError(f"cancel_all: {len(failed)} of {len(ours)} cancels failed: {failed[0]}")
+
+    # ------------------------------------------------------------------------------ reconciliation
+    async def open_orders(self) -> list[OpenOrder]:
+        orders = await self._call(self._ex.fetch_open_orders(self._symbol))
+        out = []
+        for order in orders:
+            self._remember(order)
+            converted = self._convert("open_order", tr.open_order, order)
+            if converted is not None:
+                out.append(converted)
+        return out
+
+    async def order_status(self, client_order_id: str) -> OrderReport:
+        try:
+            order = await self._call(
+                self._ex.fetch_order(None, self._symbol, {"clientOrderId": client_order_id})
+            )
+        except UnknownOrder:
+            return OrderReport(client_order_id, OrderStatus.NOT_FOUND)
+        self._remember(order)
+        try:
+            return tr.order_report(self._instrument, order, client_order_id)
+        except tr.BadVenueData as exc:
+            raise TransientVenueError(f"order {client_order_id}: {exc}") from None
+
+    async def fills_since(self, since_ns: int) -> list[OwnFill]:
+        """Our fills at or after ``since_ns`` (every page), each with its order's client id."""
+        since_ms, seen, out = since_ns // 1_000_000, set(), []
+        while True:
+            trades = await self._call(self._ex.fetch_my_trades(self._symbol, since_ms, 1000))
+            fresh = [t for t in trades if str(t.get("id")) not in seen]
+            for trade in fresh:
+                seen.add(str(trade.get("id")))
+                cid = await self._client_id_of_order(str(trade.get("order")))
+                fill = self._convert("fill", tr.own_fill, trade, cid, self._clock()) if cid else None
+                if fill is not None:
+                    out.append(fill)
+            if len(trades) < 1000 or not fresh:
+                return out
+            since_ms = max(int(t.get("timestamp") or since_ms) for t in trades)
+
+    async def account(self) -> AccountSnapshot:
+        balance = await self._call(self._ex.fetch_balance())
+        return AccountSnapshot(tr.balances(balance, [self._instrument.base, self._instrument.quote]))
+
+    # ------------------------------------------------------------------------------ streams
+    async def _watch_book(self) -> None:
+        await self._watch(BOOK_STREAM, self._book_once)
+
+    async def _book_once(self) -> None:
+        book = await self._ex.watch_order_book(self._symbol, self._snapshot_limit)
+        snapshot = self._convert("book", tr.book_snapshot, book, self._levels, self._clock())
+        self._up(BOOK_STREAM)
+        if snapshot is not None:
+            self._queue.put_nowait(snapshot)
+
+    async def _watch_trades(self) -> None:
+        # Trades feed the estimators only: a failure is retried without pulling quotes.
+        while not self._closed:
+            try:
+                trades = await self._ex.watch_trades(self._symbol)
+            except Exception as exc:
+                self._log.warning("trade_stream_failed", error=_describe(exc))
+                await asyncio.sleep(self._retry_delay_s)
+                continue
+            for trade in trades:
+                event = self._convert("trade", tr.public_trade, trade, self._clock())
+                if event is not None:
+                    self._queue.put_nowait(event)
+
+    async def _watch_orders(self) -> None:
+        await self._watch(USER_STREAM, self._orders_once)
+
+    async def _orders_once(self) -> None:
+        await self._ex.authenticate()
+        self._up(USER_STREAM)
+        for order in await self._ex.watch_orders(self._symbol):
+            cid = tr.client_id_of(order)
+            if cid is not None:
+                self._on_order(order, cid)
+
+    async def _watch_my_trades(self) -> None:
+        await self._watch(USER_STREAM, self._trades_once)
+
+    async def _trades_once(self) -> None:
+        await self._ex.authenticate()
+        for trade in await self._ex.watch_my_trades(self._symbol):
+            cid = tr.trade_client_id(trade)
+            if cid is not None:
+                self._on_fill(trade, cid)
+
+    async def _watch(self, stream: str, once: Callable[[], Awaitable[None]]) -> None:
+        """Run ``once`` forever; a failure marks ``stream`` down until it delivers again."""
+        while not self._closed:
+            try:
+                await once()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self._stream_down(stream, exc)
+                await asyncio.sleep(self._retry_delay_s)
+
+    def _stream_down(self, stream: str, exc: BaseException) -> None:
+        self._log.warning("stream_failed", stream=stream, error=_describe(exc))
+        self._down.add(stream)
+        if not self._announced_down:
+            self._announced_down = True
+            self._queue.put_nowait(Disconnected(self._clock(), f"{stream}: {_describe(exc)}"))
+
+    def _up(self, stream: str) -> None:
+        if stream not in self._down:
+            return
+        self._down.discard(stream)
+        if not self._down and self._announced_down:
+            self._announced_down = False
+            self._log.info("streams_reconnected")
+            self._queue.put_nowait(Connected(self._clock()))
+
+    # ------------------------------------------------------------------------------ own events
+    def _on_order(self, order: dict[str, Any], cid: str) -> None:
+        """An order's state from a reply or the stream: its ack and its end, each passed on once."""
+        self._remember(order)
+        if not cid.startswith(self._tag):
+            return
+        status = order.get("status")
+        now = self._clock()
+        if status in ("open", "closed") and self._acked.add(cid):
+            self._queue.put_nowait(OrderAccepted(now, cid))
+        elif status in ("canceled", "expired") and self._ended.add(cid):
+            reason = "user" if status == "canceled" else "expired"
+            self._queue.put_nowait(OrderCancelled(now, cid, reason))
+        elif status == "rejected" and self._ended.add(cid):
+            self._queue.put_nowait(OrderRejectedEvent(now, cid, "venue"))
+
+    def _on_fill(self, trade: dict[str, Any], cid: str) -> None:
+        trade_id = str(trade.get("id") or "")
+        if not cid.startswith(self._tag) or not trade_id or not self._fills.add(trade_id):
+            return
+        fill = self._convert("fill", tr.own_fill, trade, cid, self._clock())
+        if fill is not None:
+            self._queue.put_nowait(fill)
+
+    def _remember(self, order: dict[str, Any]) -> None:
+        order_id, cid = order.get("id"), tr.client_id_of(order)
+        if order_id is not None and cid is not None:
+            self._cid_by_order_id[str(order_id)] = cid
+            if len(self._cid_by_order_id) > 100_000:
+                self._cid_by_order_id.popitem(last=False)
+
+    async def _client_id_of_order(self, order_id: str) -> str | None:
+        cid = self._cid_by_order_id.get(order_id)
+        if cid is None:
+            try:
+                order = await self._call(self._ex.fetch_order(order_id, self._symbol))
+            except UnknownOrder:
+                return None
+            self._remember(order)
+            cid = tr.client_id_of(order)
+        return cid
+
+    # ------------------------------------------------------------------------------ helpers
+    def _convert(self, kind: str, fn: Callable[..., Any], *args: Any) -> Any:
+        """``fn(instrument, *args)``, or None (counted, logged) for data that does not fit."""
+        try:
+            return fn(self._instrument, *args)
+        except (tr.BadVenueData, KeyError, TypeError) as exc:
+            self.dropped[kind] += 1
+            self._log.warning("bad_venue_data", kind=kind, error=str(exc))
+            return None
+
+    def _check_grid(self, market: dict[str, Any]) -> None:
+        precision = market.get("precision") or {}
+        inst = self._instrument
+        for name, configured in (("price", inst.tick_size), ("amount", inst.lot_size)):
+            venue = precision.get(name)
+            if venue is None or abs(float(venue) - float(configured)) > 1e-12 * float(configured):
+                what = "tick_size" if name == "price" else "lot_size"
+                raise VenueMismatch(f"{what} is {configured} but the venue's {self._symbol} has {venue}")
+
+    async def _call(self, awaitable: Awaitable[Any], *, placing: bool = False) -> Any:
+        try:
+            return await awaitable
+        except ccxtpro.BaseError as exc:
+            raise self._venue_error(exc, placing) from exc
+
+    def _venue_error(self, exc: Exception, placing: bool) -> VenueError:
+        """ccxt's error as ours. A place the venue refused before taking it is rejected; one whose
+        fate is unknown (timeout, network, 5xx, a duplicate id that may be ours) is transient."""
+        text = _describe(exc)
+        if isinstance(exc, ccxtpro.DDoSProtection | ccxtpro.RateLimitExceeded):
+            retry_after = self._retry_after_s()
+            self._queue.put_nowait(Throttled(self._clock(), self._clock() + int(retry_after * 1e9), text))
+            if placing:
+                return OrderRejected(text, reason="rate_limited")
+            return RateLimited(text, retry_after)
+        if isinstance(exc, ccxtpro.OrderImmediatelyFillable):
+            return PostOnlyWouldCross(text)
+        if isinstance(exc, ccxtpro.InsufficientFunds):
+            return InsufficientFunds(text)
+        if isinstance(exc, ccxtpro.OrderNotFound):
+            return UnknownOrder(text)
+        if isinstance(exc, ccxtpro.InvalidNonce) and placing:
+            return OrderRejected(text, reason="clock_skew")  # refused by its timestamp, not taken
+        if isinstance(exc, ccxtpro.InvalidOrder) and "Duplicate" not in text:
+            return OrderRejected(text, reason="invalid_order")
+        if isinstance(exc, ccxtpro.AuthenticationError | ccxtpro.PermissionDenied):
+            return CredentialsRefused(f"the venue refused our credentials: {text}")
+        return TransientVenueError(text)
+
+    def _retry_after_s(self) -> float:
+        headers = getattr(self._ex, "last_response_headers", None) or {}
+        value = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)
+        try:
+            return max(float(value), 0.0) if value is not None else DEFAULT_RETRY_AFTER_S
+        except ValueError:
+            return DEFAULT_RETRY_AFTER_S
+
+
+def _describe(exc: BaseException) -> str:
+    return str(exc) or type(exc).__name__
