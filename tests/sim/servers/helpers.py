@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import ccxt.pro as ccxtpro
 
 from sim.flow import FlowParams, MarketParams
-from sim.servers.binance import ApiAccount, Emulator, EmulatorOptions
+from sim.servers.binance import ApiAccount, EmulatorOptions
 
 T = TypeVar("T")
 
@@ -60,8 +60,21 @@ def test_options(**overrides: Any) -> EmulatorOptions:
 test_options.__test__ = False  # type: ignore[attr-defined]  # not a test, despite the name
 
 
+class Reachable(Protocol):
+    """Where an emulator listens and the key pair it knows (an ``Emulator`` is one)."""
+
+    @property
+    def base_url(self) -> str: ...
+    @property
+    def ws_url(self) -> str: ...
+    @property
+    def api_key(self) -> str: ...
+    @property
+    def api_secret(self) -> str: ...
+
+
 def ccxt_client(
-    emu: Emulator,
+    emu: Reachable,
     *,
     api_key: str | None = None,
     secret: str | None = None,

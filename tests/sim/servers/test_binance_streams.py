@@ -227,7 +227,7 @@ async def test_raw_stream_protocol(emulator: Emulator) -> None:
             await ws.send_json({"method": "SUBSCRIBE", "params": ["ethusdt@trade"], "id": 8})
             await ws.send_json({"method": "FROB", "id": 9})
             await ws.send_json({"method": "LIST_SUBSCRIPTIONS", "id": 10})
-            replies = {}
+            replies: dict[int, Any] = {}
             while len(replies) < 3:
                 msg = json.loads((await ws.receive(timeout=2)).data)
                 if "id" in msg:
