@@ -51,6 +51,20 @@ def _build_parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check-config", help="validate the config; print every problem with its YAML path")
     _add_config_arg(check)
+
+    venue = sub.add_parser("venue", help="exchange emulators backed by the simulator")
+    venue_sub = venue.add_subparsers(dest="venue", required=True)
+    serve = venue_sub.add_parser("serve", help="serve a simulated exchange on a loopback port until SIGTERM")
+    serve.add_argument("--protocol", required=True, choices=("binance", "grpc"), help="wire protocol")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=0, help="port (default 0: a free one, printed at start)")
+    serve.add_argument("--api-key", default=None, help="API key of the one account (default: a test key)")
+    serve.add_argument("--api-secret", default=None, help="its secret (default: a test secret)")
+    serve.add_argument("--symbols", default="BTC/USDT", help="comma-separated BASE/QUOTE (default BTC/USDT)")
+    serve.add_argument("--balances", default="BTC=1,USDT=100000", help="starting balances, ASSET=amount,...")
+    serve.add_argument("--seed", type=int, default=0, help="seed of the markets and the faults (default 0)")
+    serve.add_argument("--faults", default="", help="name=rate,... (see sim/servers/binance/faults.py)")
+    serve.add_argument("--state-json", default=None, help="write orders, trades and balances here at exit")
     return parser
 
 
@@ -111,6 +125,30 @@ def _cmd_check_config(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_venue_serve(args: argparse.Namespace) -> int:
+    if args.protocol != "binance":
+        print(f"mm-bot: --protocol {args.protocol}: not available yet", file=sys.stderr)
+        return EXIT_CONFIG
+    from sim.servers.binance import OptionError, from_flags, serve
+
+    try:
+        options = from_flags(
+            host=args.host,
+            port=args.port,
+            api_key=args.api_key,
+            api_secret=args.api_secret,
+            symbols=args.symbols,
+            balances=args.balances,
+            seed=args.seed,
+            faults=args.faults,
+            state_json=args.state_json,
+        )
+    except OptionError as exc:
+        print(f"mm-bot: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    return serve(options)
+
+
 def _cmd_study_as2008(args: argparse.Namespace) -> int:
     from sim.studies.as2008 import StudyParams, format_table, run_study
 
@@ -137,6 +175,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_verify(args)
         if args.command == "check-config":
             return _cmd_check_config(args)
+        if args.command == "venue" and args.venue == "serve":
+            return _cmd_venue_serve(args)
     except ConfigError as exc:
         print(f"mm-bot: {exc}", file=sys.stderr)
         return EXIT_CONFIG
