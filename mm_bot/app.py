@@ -1,8 +1,9 @@
 """The composition root: builds venues, cores, runners, journal, metrics and the view; owns the
 TaskGroup; stops everything (own orders cancelled within a bounded time) and writes the summary.
 
-Only this module and ``markets`` (which builds each market's venue) know which adapter is in use. ``run_app`` is async and takes its stop
-signal and clock from the caller, so tests drive a real run end to end in-process.
+Only this module and ``markets`` (which builds each market's venue) know which adapter is in use.
+``run_app`` is async and takes its stop signal and clock from the caller, so tests drive a real run
+end to end in-process.
 
 Stopping: SIGINT, SIGTERM and SIGHUP set the stop event (a second signal changes nothing: the
 cleanup always runs to its end), as do ``--duration``, a fired kill switch and a journal that cannot

@@ -40,6 +40,7 @@ from mm_bot.errors import (
 )
 from mm_bot.model import (
     AccountSnapshot,
+    BookSnapshot,
     Connected,
     Disconnected,
     Instrument,
@@ -115,6 +116,7 @@ class CcxtVenue:
         self._closed = False
         self._down: set[str] = {BOOK_STREAM, USER_STREAM}  # streams not (yet) delivering
         self._announced_down = False  # a Disconnected went out and no Connected since
+        self._last_book: BookSnapshot | None = None  # the latest book, re-sent after a reconnect
         self._acked, self._ended, self._fills = Recent(), Recent(), Recent()
         self._cid_by_order_id: OrderedDict[str, str] = OrderedDict()
         self.dropped: Counter[str] = Counter()  # venue data we could not use, by kind
@@ -176,10 +178,10 @@ class CcxtVenue:
             ),
             placing=True,
         )
-        self._on_order(order, request.client_order_id)
         for trade in order.get("trades") or ():
             # An immediate match's fills come with the reply, without side or liquidity: ours, taken.
             self._on_fill({**trade, "side": side, "takerOrMaker": "taker"}, request.client_order_id)
+        self._on_order(order, request.client_order_id)  # after its fills: an IOC's end follows them
 
     async def cancel(self, client_order_id: str) -> None:
         order = await self._call(
@@ -248,6 +250,8 @@ class CcxtVenue:
     async def _book_once(self) -> None:
         book = await self._ex.watch_order_book(self._symbol, self._snapshot_limit)
         snapshot = self._convert("book", tr.book_snapshot, book, self._levels, self._clock())
+        if snapshot is not None:
+            self._last_book = snapshot
         self._up(BOOK_STREAM)
         if snapshot is not None:
             self._queue.put_nowait(snapshot)
@@ -313,6 +317,9 @@ class CcxtVenue:
             self._announced_down = False
             self._log.info("streams_reconnected")
             self._queue.put_nowait(Connected(self._clock()))
+            if self._last_book is not None and stream != BOOK_STREAM:
+                # The book stream came back first and is in sync: its book is the fresh one.
+                self._queue.put_nowait(self._last_book)
 
     # ------------------------------------------------------------------------------ own events
     def _on_order(self, order: dict[str, Any], cid: str) -> None:
