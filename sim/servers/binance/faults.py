@@ -5,7 +5,8 @@ effect but its reply is held ``timeout_delay_s``, past the client's timeout; dro
 goes away), ``http_429`` (429, code -1003, ``Retry-After``), ``http_418`` (418 and a ban: every
 request gets 418 until ``ban_s`` have passed), ``http_503`` (the request is NOT executed; a plain
 text "Service Unavailable"), ``clock_skew`` (-1021 on a signed request), ``reject`` (-2010
-insufficient balance on an order).
+insufficient balance on an order). The ``http_*`` faults are REST's; the others also apply to the
+WebSocket API.
 
 Stream faults (a rate per second): ``ws_drop`` (close every market-stream and WebSocket API socket),
 ``depth_gap`` (the next depth update skips update ids), ``price_spike`` (one depth update adds a

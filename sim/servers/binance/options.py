@@ -117,7 +117,7 @@ def from_flags(
     path = None
     if state_json is not None:
         path = Path(state_json)
-        parent = path.parent if str(path.parent) else Path(".")
+        parent = path.parent
         if not parent.is_dir() or not os.access(parent, os.W_OK):
             raise OptionError("--state-json", f"directory {str(parent)!r} does not exist or is not writable")
     return EmulatorOptions(

@@ -235,6 +235,8 @@ class Venue:
         price_ticks = touch if touch is not None else market.exchange.mid_ticks() or 0.0
         price = Decimal(str(price_ticks)) * req.spec.tick
         if req.quote_qty is not None:
+            if req.quote_qty < req.spec.min_notional:
+                raise errors.filter_failure("NOTIONAL")
             if price <= 0:
                 raise errors.filter_failure("LOT_SIZE")
             lots = math.floor(req.quote_qty / price / req.spec.lot)

@@ -3,6 +3,7 @@ lookups by client id, refusals mapped to ccxt's exceptions, trades, balances and
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import ccxt.pro as ccxtpro
 import pytest
 
 from sim.servers.binance import Emulator
-from tests.sim.servers.helpers import OTHER, ccxt_client, test_options
+from tests.sim.servers.helpers import DENSE_MARKET, OTHER, ccxt_client, test_options
 
 SYMBOL = "BTC/USDT"
 
@@ -240,3 +241,29 @@ async def test_state_json_after_stop_matches_what_ccxt_saw(tmp_path: Path) -> No
         assert float(state["balances"][asset]["locked"]) == pytest.approx(balance[asset]["used"])
     assert state["starting_balances"] == {"BTC": "1.00000000", "USDT": "100000.00000000"}
     assert OTHER.name not in json.loads(text)["accounts"]
+
+
+async def test_several_symbols_share_one_account() -> None:
+    """With two symbols both are listed, trade ids are unique across them, and the quote balance
+    is the starting one plus what each symbol's fills changed."""
+    eth = dataclasses.replace(DENSE_MARKET, s0=3_000.0)
+    options = test_options(
+        symbols=("BTC/USDT", "ETH/USDT"), markets={"BTC/USDT": DENSE_MARKET, "ETH/USDT": eth}
+    )
+    async with Emulator(options) as emu:
+        client = ccxt_client(emu)
+        try:
+            await client.load_markets()
+            assert {"BTC/USDT", "ETH/USDT"} <= set(client.markets)
+            btc = await client.create_order("BTC/USDT", "market", "buy", 0.001)
+            ether = await client.create_order("ETH/USDT", "market", "buy", 0.01)
+            ids = [t["id"] for o in (btc, ether) for t in o["trades"]]
+            assert len(set(ids)) == len(ids)
+            spent = sum(o["cost"] + o["fee"]["cost"] for o in (btc, ether))
+            balance = await client.fetch_balance()
+            assert balance["USDT"]["total"] == pytest.approx(100_000 - spent, abs=1e-6)
+            assert balance["ETH"]["total"] == pytest.approx(0.01) and balance["BTC"][
+                "total"
+            ] == pytest.approx(1.001)
+        finally:
+            await client.close()

@@ -215,6 +215,23 @@ async def test_orders_over_the_websocket_api(client: ccxtpro.binance) -> None:
     assert await client.fetch_open_orders(SYMBOL) == []
 
 
+async def test_user_data_needs_a_good_signature(emulator: Emulator) -> None:
+    """A subscription signed with the wrong secret is refused with -1022, which ccxt turns into an
+    AuthenticationError; ccxt 4.5.90 then trips over its own cleanup and raises KeyError('spot')
+    with the AuthenticationError as its context."""
+    wrong = ccxt_client(emulator, secret="not-the-secret")
+    try:
+        await wrong.load_markets()
+        with pytest.raises((ccxt.AuthenticationError, KeyError)) as raised:
+            await wrong.watch_orders(SYMBOL)
+        cause = (
+            raised.value if isinstance(raised.value, ccxt.AuthenticationError) else raised.value.__context__
+        )
+        assert isinstance(cause, ccxt.AuthenticationError) and "Signature" in str(cause)
+    finally:
+        await wrong.close()
+
+
 async def test_raw_stream_protocol(emulator: Emulator) -> None:
     """The SUBSCRIBE ack comes before any data; /stream wraps events with their stream name; unknown
     streams and methods are errors; LIST_SUBSCRIPTIONS lists what is subscribed."""
