@@ -8,12 +8,12 @@ import ccxt.pro as ccxtpro
 import pytest
 
 from sim.servers.binance import Emulator
-from tests.sim.servers.helpers import OTHER, ccxt_client, test_options
+from tests.sim.servers.helpers import OTHER, ccxt_client, emulator_options
 
 
 @pytest.fixture
 async def emulator() -> AsyncIterator[Emulator]:
-    async with Emulator(test_options()) as emu:
+    async with Emulator(emulator_options()) as emu:
         yield emu
 
 

@@ -44,7 +44,7 @@ DENSE_MARKET = MarketParams(
 )
 
 
-def test_options(**overrides: Any) -> EmulatorOptions:
+def emulator_options(**overrides: Any) -> EmulatorOptions:
     """Two accounts (``main`` and ``other``), the dense market, short fault delays."""
     fields: dict[str, Any] = {
         "accounts": (EmulatorOptions().accounts[0], OTHER),
@@ -55,9 +55,6 @@ def test_options(**overrides: Any) -> EmulatorOptions:
     }
     fields.update(overrides)
     return EmulatorOptions(**fields)
-
-
-test_options.__test__ = False  # type: ignore[attr-defined]  # not a test, despite the name
 
 
 class Reachable(Protocol):

@@ -12,7 +12,7 @@ import ccxt.pro as ccxtpro
 import pytest
 
 from sim.servers.binance import Emulator
-from tests.sim.servers.helpers import DENSE_MARKET, OTHER, ccxt_client, test_options
+from tests.sim.servers.helpers import DENSE_MARKET, OTHER, ccxt_client, emulator_options
 
 SYMBOL = "BTC/USDT"
 
@@ -109,20 +109,20 @@ async def test_ioc_limit_fills_what_it_reaches_and_expires_the_rest(client: ccxt
 async def test_resting_order_fills_as_maker_when_another_account_takes_it(
     client: ccxtpro.binance, other: ccxtpro.binance
 ) -> None:
-    """Our post-only ask at the touch is filled by another account's market buy: a maker fill with
-    the rebate, reported to us and not to them."""
-    bid, ask = await touch(client)
-    price = round(ask - 0.01, 2) if ask - 0.01 > bid + 0.001 else ask
+    """Our post-only ask a little above the touch (so the book cannot move through it before it
+    arrives) is filled by another account's market buy that sweeps the asks: a maker fill with the
+    rebate, reported to us and not to them."""
+    _, ask = await touch(client)
+    price = round(ask + 1, 2)
     mine = await client.create_order(
         SYMBOL, "limit", "sell", 0.0001, price, {"postOnly": True, "clientOrderId": "m"}
     )
-    taker = await other.create_order(SYMBOL, "market", "buy", 0.01)
-    assert taker["status"] == "closed"
+    taker = await other.create_order(SYMBOL, "market", "buy", 0.05)
     filled = await client.fetch_order(mine["id"], SYMBOL)
     assert filled["status"] == "closed" and filled["filled"] == 0.0001
     (trade,) = await client.fetch_my_trades(SYMBOL)
     assert trade["takerOrMaker"] == "maker" and trade["side"] == "sell" and trade["price"] == price
-    assert trade["fee"]["cost"] == pytest.approx(-price * 0.0001 * 0.5e-4)
+    assert trade["fee"]["cost"] == pytest.approx(-price * 0.0001 * 0.5e-4, abs=1e-8)  # 8 places on the wire
     assert trade["id"] in {t["id"] for t in taker["trades"]}
     assert all(t["takerOrMaker"] == "taker" for t in await other.fetch_my_trades(SYMBOL))
 
@@ -213,7 +213,7 @@ async def test_state_json_after_stop_matches_what_ccxt_saw(tmp_path: Path) -> No
     """The state file written at stop lists the open orders, trades and balances ccxt fetched, and
     not the secret."""
     path = tmp_path / "state.json"
-    emu = Emulator(test_options(state_json=path, accounts=(test_options().accounts[0],)))
+    emu = Emulator(emulator_options(state_json=path, accounts=(emulator_options().accounts[0],)))
     await emu.start()
     client = ccxt_client(emu)
     try:
@@ -247,7 +247,7 @@ async def test_several_symbols_share_one_account() -> None:
     """With two symbols both are listed, trade ids are unique across them, and the quote balance
     is the starting one plus what each symbol's fills changed."""
     eth = dataclasses.replace(DENSE_MARKET, s0=3_000.0)
-    options = test_options(
+    options = emulator_options(
         symbols=("BTC/USDT", "ETH/USDT"), markets={"BTC/USDT": DENSE_MARKET, "ETH/USDT": eth}
     )
     async with Emulator(options) as emu:
