@@ -101,6 +101,7 @@ class CcxtVenue:
         book_levels: int = 20,
         snapshot_limit: int = 100,
         retry_delay_s: float = 0.5,
+        start_timeout_s: float = 30.0,
     ) -> None:
         self._ex = exchange
         self._instrument = instrument
@@ -110,6 +111,7 @@ class CcxtVenue:
         self._levels = book_levels
         self._snapshot_limit = snapshot_limit
         self._retry_delay_s = retry_delay_s
+        self._start_timeout_s = start_timeout_s
         self._capabilities = VenueCapabilities(post_only=True, batch_cancel=False, cancel_all=True)
         self._queue: asyncio.Queue[VenueEvent | None] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
@@ -134,14 +136,31 @@ class CcxtVenue:
     async def start(self) -> None:
         """Load the market (refused if it does not match the instrument), check the credentials with a
         signed call, and start watching the streams."""
-        markets = await self._call(self._ex.load_markets())
+        markets = await self._retried(self._ex.load_markets, "load_markets")
         market = markets.get(self._symbol)
         if market is None:
             raise VenueMismatch(f"the venue lists no market {self._symbol}")
         self._check_grid(market)
-        await self._call(self._ex.fetch_balance())
+        await self._retried(self._ex.fetch_balance, "fetch_balance")
         loops = (self._watch_book, self._watch_trades, self._watch_orders, self._watch_my_trades)
         self._tasks = [asyncio.create_task(loop(), name=f"ccxt:{loop.__name__}") for loop in loops]
+
+    async def _retried(self, call: Callable[[], Awaitable[Any]], what: str) -> Any:
+        """A start-up call, tried again after transient failures (a busy venue, a rate limit) until
+        ``start_timeout_s`` has passed; a refusal is raised at once."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._start_timeout_s
+        delay = self._retry_delay_s
+        while True:
+            try:
+                return await self._call(call())
+            except TransientVenueError as exc:
+                wait = exc.retry_after_s if isinstance(exc, RateLimited) else delay
+                if loop.time() + wait > deadline:
+                    raise
+                self._log.warning("start_call_failed", call=what, error=_describe(exc), retry_in_s=wait)
+                await asyncio.sleep(wait)
+                delay = min(delay * 2, 5.0)
 
     async def close(self) -> None:
         self._closed = True

@@ -15,6 +15,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import ccxt.pro as ccxtpro
+
 from mm_bot.venues.ccxt_client import make_exchange
 from sim.servers.binance import DEFAULT_API_KEY, DEFAULT_API_SECRET
 
@@ -89,12 +91,19 @@ def venue_view(url: str) -> dict[str, Any]:
     async def read() -> dict[str, Any]:
         ex = make_exchange("binance", api_key=DEFAULT_API_KEY, api_secret=DEFAULT_API_SECRET, endpoint=url)
         try:
-            await ex.load_markets()
-            return {
-                "open_orders": await ex.fetch_open_orders(SYMBOL),
-                "trades": await ex.fetch_my_trades(SYMBOL, 0, 1000),
-                "balance": await ex.fetch_balance(),
-            }
+            for attempt in range(50):  # the venue may be injecting faults into our reads too
+                try:
+                    await ex.load_markets()
+                    return {
+                        "open_orders": await ex.fetch_open_orders(SYMBOL),
+                        "trades": await ex.fetch_my_trades(SYMBOL, 0, 1000),
+                        "balance": await ex.fetch_balance(),
+                    }
+                except (ccxtpro.NetworkError, ccxtpro.OperationFailed, ccxtpro.InvalidNonce):
+                    if attempt == 49:
+                        raise
+                    await asyncio.sleep(0.3)
+            raise AssertionError("unreachable")
         finally:
             await ex.close()
 

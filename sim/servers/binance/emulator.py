@@ -106,13 +106,15 @@ class Emulator:
         return self.venue.market(symbol.replace("/", "")).exchange
 
     def state(self) -> dict[str, Any]:
-        """Open orders, trades and balances per account, and the faults injected; no secrets."""
+        """Open orders, every order taken, trades and balances per account, and the faults injected;
+        no secrets."""
         venue = self.venue
         specs = venue.specs
         accounts: dict[str, Any] = {}
         for name in venue.accounts():
             accounts[name] = {
                 "open_orders": [wire.order_query(specs[o.symbol_id], o) for o in venue.open_orders(name)],
+                "orders": [wire.order_query(specs[o.symbol_id], o) for o in venue.orders(name)],
                 "trades": [wire.my_trade(specs[f.symbol_id], f) for f in venue.trades(name)],
                 "balances": {
                     a: {"free": wire.amount_text(free), "locked": wire.amount_text(locked)}

@@ -117,6 +117,10 @@ class AccountOrders:
     def open_orders(self, symbol_id: str | None = None) -> list[BnOrder]:
         return [o for o in self._open.values() if symbol_id is None or o.symbol_id == symbol_id]
 
+    def orders(self) -> list[BnOrder]:
+        """Every order the venue took, in placement order (an order refused at once is not one)."""
+        return list(self._by_id.values())
+
     def trades(self, symbol_id: str | None = None) -> list[Fill]:
         if symbol_id is not None:
             return list(self._trades.get(symbol_id, ()))

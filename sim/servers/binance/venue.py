@@ -132,6 +132,9 @@ class Venue:
             self.market(symbol_id)
         return self._orders[account].open_orders(symbol_id)
 
+    def orders(self, account: str) -> list[BnOrder]:
+        return self._orders[account].orders()
+
     def trades(self, account: str, symbol_id: str | None = None) -> list[Fill]:
         return self._orders[account].trades(symbol_id)
 
