@@ -260,6 +260,4 @@ def configure_logging(
         root.removeHandler(_handler)
     root.addHandler(handler)
     root.setLevel(level_no)
-    # ccxt logs every request's headers (the API key among them) and body at DEBUG: never pass those.
-    logging.getLogger("ccxt").setLevel(max(level_no, logging.INFO))
     _handler = handler

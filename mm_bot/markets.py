@@ -23,6 +23,7 @@ from mm_bot.engine.market import CoreRestore, MarketCore
 from mm_bot.errors import ConfigError
 from mm_bot.journal import Journal, JournalOrder, utc_day
 from mm_bot.live.runner import MarketRunner, RunnerSettings
+from mm_bot.logging import register_secret
 from mm_bot.metrics import Metrics
 from mm_bot.model import OrderRequest
 from mm_bot.venues.base import Venue
@@ -108,6 +109,9 @@ def ccxt_venue(cfg: AppConfig, index: int, clock_ns: Callable[[], int] = time.ti
     if live.exchange_id is None:
         raise ConfigError([("live.exchange_id", "venue ccxt needs a ccxt exchange id, e.g. binance")], "run")
     creds = live_credentials(live)
+    for secret in (creds.api_key, creds.api_secret, creds.password):
+        if secret is not None:  # ccxt logs request headers (the key among them) at DEBUG: redacted
+            register_secret(secret.get_secret_value())
     try:
         exchange = make_exchange(
             live.exchange_id,

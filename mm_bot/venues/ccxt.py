@@ -132,6 +132,11 @@ class CcxtVenue:
     def capabilities(self) -> VenueCapabilities:
         return self._capabilities
 
+    @property
+    def client(self) -> Any:
+        """The ccxt exchange object, for inspection (benchmarks); the venue owns and closes it."""
+        return self._ex
+
     # ------------------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
         """Load the market (refused if it does not match the instrument), check the credentials with a
