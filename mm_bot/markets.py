@@ -27,8 +27,9 @@ from mm_bot.logging import register_secret
 from mm_bot.metrics import Metrics
 from mm_bot.model import OrderRequest
 from mm_bot.venues.base import Venue
-from mm_bot.venues.ccxt import CcxtVenue, CredentialsRefused, VenueMismatch
+from mm_bot.venues.ccxt import CcxtVenue
 from mm_bot.venues.ccxt_client import make_exchange
+from mm_bot.venues.ccxt_errors import CredentialsRefused, VenueMismatch
 from mm_bot.venues.sim import SimVenue
 from mm_bot.wiring import execution_params, instrument, market_params, refresh_interval_s, sim_exchange
 

@@ -6,7 +6,7 @@
   REST replies to place and cancel carry the same news, often first: each ack, end and fill is passed
   on once, from whichever arrives first (fills by the venue's trade id).
 - Orders by REST with our client ids; post-only as the venue's post-only type. ccxt never retries
-  (``ccxt_client.OPTIONS``); ccxt's errors are mapped once, in ``_venue_error``.
+  (``ccxt_client.OPTIONS``); ccxt's errors are mapped once, in ``ccxt_errors``.
 - Connection: when the book or the user-data stream fails (a dropped socket, a sequence gap), a
   ``Disconnected`` goes out and the stream is watched again after ``retry_delay_s``; once every
   stream is back, ``Connected``: the core reconciles and trusts only the next book.
@@ -30,13 +30,9 @@ import ccxt.pro as ccxtpro
 import structlog
 
 from mm_bot.errors import (
-    InsufficientFunds,
-    OrderRejected,
-    PostOnlyWouldCross,
     RateLimited,
     TransientVenueError,
     UnknownOrder,
-    VenueError,
 )
 from mm_bot.model import (
     AccountSnapshot,
@@ -59,35 +55,11 @@ from mm_bot.model import (
 )
 from mm_bot.model import OrderRejected as OrderRejectedEvent
 from mm_bot.venues import ccxt_translate as tr
+from mm_bot.venues.ccxt_errors import Recent, VenueMismatch, retry_after_s, venue_error
 
 log = structlog.get_logger("mm_bot.venues.ccxt")
 
 BOOK_STREAM, USER_STREAM = "book", "user"
-DEFAULT_RETRY_AFTER_S = 1.0  # when a rate-limit reply names no Retry-After
-
-
-class VenueMismatch(VenueError):
-    """The venue's market does not match the configured instrument (tick, lot, symbol)."""
-
-
-class CredentialsRefused(VenueError):
-    """The venue refused our API key or signature."""
-
-
-class Recent:
-    """The last ``size`` keys seen: ``add`` says whether a key is new."""
-
-    def __init__(self, size: int = 10_000) -> None:
-        self._keys: OrderedDict[str, None] = OrderedDict()
-        self._size = size
-
-    def add(self, key: str) -> bool:
-        if key in self._keys:
-            return False
-        self._keys[key] = None
-        if len(self._keys) > self._size:
-            self._keys.popitem(last=False)
-        return True
 
 
 class CcxtVenue:
@@ -410,39 +382,12 @@ class CcxtVenue:
         try:
             return await awaitable
         except ccxtpro.BaseError as exc:
-            raise self._venue_error(exc, placing) from exc
-
-    def _venue_error(self, exc: Exception, placing: bool) -> VenueError:
-        """ccxt's error as ours. A place the venue refused before taking it is rejected; one whose
-        fate is unknown (timeout, network, 5xx, a duplicate id that may be ours) is transient."""
-        text = _describe(exc)
-        if isinstance(exc, ccxtpro.DDoSProtection | ccxtpro.RateLimitExceeded):
-            retry_after = self._retry_after_s()
-            self._queue.put_nowait(Throttled(self._clock(), self._clock() + int(retry_after * 1e9), text))
-            if placing:
-                return OrderRejected(text, reason="rate_limited")
-            return RateLimited(text, retry_after)
-        if isinstance(exc, ccxtpro.OrderImmediatelyFillable):
-            return PostOnlyWouldCross(text)
-        if isinstance(exc, ccxtpro.InsufficientFunds):
-            return InsufficientFunds(text)
-        if isinstance(exc, ccxtpro.OrderNotFound):
-            return UnknownOrder(text)
-        if isinstance(exc, ccxtpro.InvalidNonce) and placing:
-            return OrderRejected(text, reason="clock_skew")  # refused by its timestamp, not taken
-        if isinstance(exc, ccxtpro.InvalidOrder) and "Duplicate" not in text:
-            return OrderRejected(text, reason="invalid_order")
-        if isinstance(exc, ccxtpro.AuthenticationError | ccxtpro.PermissionDenied):
-            return CredentialsRefused(f"the venue refused our credentials: {text}")
-        return TransientVenueError(text)
-
-    def _retry_after_s(self) -> float:
-        headers = getattr(self._ex, "last_response_headers", None) or {}
-        value = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)
-        try:
-            return max(float(value), 0.0) if value is not None else DEFAULT_RETRY_AFTER_S
-        except ValueError:
-            return DEFAULT_RETRY_AFTER_S
+            wait_s = retry_after_s(self._ex)
+            error = venue_error(exc, placing=placing, retry_after_s=wait_s)
+            if isinstance(exc, ccxtpro.DDoSProtection | ccxtpro.RateLimitExceeded):
+                now = self._clock()
+                self._queue.put_nowait(Throttled(now, now + int(wait_s * 1e9), str(error)))
+            raise error from exc
 
 
 def _describe(exc: BaseException) -> str:

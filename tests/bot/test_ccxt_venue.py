@@ -12,8 +12,9 @@ from decimal import Decimal
 import pytest
 
 from mm_bot.model import BookSnapshot, Connected, Disconnected, Instrument, VenueEvent
-from mm_bot.venues.ccxt import CcxtVenue, CredentialsRefused, VenueMismatch
+from mm_bot.venues.ccxt import CcxtVenue
 from mm_bot.venues.ccxt_client import make_exchange
+from mm_bot.venues.ccxt_errors import CredentialsRefused, VenueMismatch
 from sim.servers.binance import Emulator, EmulatorOptions
 
 INST = Instrument("BTC/USDT", "BTC", "USDT", Decimal("0.01"), Decimal("0.00001"))

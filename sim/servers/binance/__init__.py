@@ -8,7 +8,7 @@ trades as Binance reports them), ``market`` (one symbol's exchange and published
 ``rest`` / ``streams`` / ``wsapi`` (the transports), ``hub`` (WebSocket fan-out), ``emulator``
 (the server and its clock) and ``options``. ``venue`` and everything it uses does no IO.
 
-What ccxt sends and expects, verified against ccxt 4.5.90, is in /work/notes/ccxt_binance_spot.md.
+What ccxt sends and expects, verified against ccxt 4.5.90, is in docs/ccxt_binance_spot.md.
 Not emulated: listen keys (``/api/v3/userDataStream``), order lists (OCO), STOP/TAKE_PROFIT types,
 FOK, quote-quantity market orders beyond a conversion at the touch, amendments, self-trade
 prevention, request weights (only the injected 429/418), the ws-api's rate limits and its

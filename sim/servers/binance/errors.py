@@ -1,6 +1,6 @@
 """Binance's error answers: the HTTP status, the numeric code and the exact message.
 
-ccxt maps an error by its message first and its code second (see /work/notes/ccxt_binance_spot.md
+ccxt maps an error by its message first and its code second (see docs/ccxt_binance_spot.md
 section 4), so the messages here are Binance's, word for word.
 """
 

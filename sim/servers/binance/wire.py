@@ -3,7 +3,7 @@
 Every decimal is a string with 8 places, as Binance writes them ("60000.01000000"); prices are
 ``ticks * tick``, quantities ``lots * lot`` and quote amounts ``ticks * lots * tick * lot``, exact.
 Fees and balances are the simulator's floats, rounded to 8 places. Times are milliseconds. Shapes
-follow what ccxt 4.5.90 reads (/work/notes/ccxt_binance_spot.md); ``myTrades`` rows carry no ``m``
+follow what ccxt 4.5.90 reads (docs/ccxt_binance_spot.md); ``myTrades`` rows carry no ``m``
 or ``isBuyerMaker`` key (ccxt would read the side from it, reversed).
 """
 

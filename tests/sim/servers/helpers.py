@@ -1,6 +1,6 @@
 """The unmodified ccxt client pointed at a running Binance emulator, and a dense test market.
 
-``ccxt_client`` configures ``ccxt.pro.binance`` as /work/notes/ccxt_binance_spot.md section 0 says:
+``ccxt_client`` configures ``ccxt.pro.binance`` as docs/ccxt_binance_spot.md section 0 says:
 spot markets only, no currency or margin calls, every URL on the emulator, no client-side rate limit.
 """
 
