@@ -111,8 +111,11 @@ class Probes:
         )
 
 
-async def measure(config: str, url: str, seconds: float, synchronous: str, tmp: Path) -> dict[str, Any]:
+async def measure(
+    config: str, url: str, seconds: float, synchronous: str, rate_limit: bool, tmp: Path
+) -> dict[str, Any]:
     env = {
+        "MM_BOT__live__client_rate_limit": "true" if rate_limit else "false",
         "MM_BOT__markets__0__venue": "ccxt",
         "MM_BOT__live__endpoint": url,
         "MM_BOT__live__sandbox": "false",
@@ -142,6 +145,7 @@ async def measure(config: str, url: str, seconds: float, synchronous: str, tmp: 
     return {
         "seconds": seconds,
         "synchronous": synchronous,
+        "client_rate_limit": rate_limit,
         "book_updates_read": len(probes.read_ns),
         "requoted_updates": len(lat),
         "tick_to_order_us": _stats(lat),
@@ -168,6 +172,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--synchronous", choices=["FULL", "NORMAL"], default="FULL")
     parser.add_argument("--config", default=str(ROOT / "config.yaml"))
+    parser.add_argument("--client-rate-limit", action="store_true", help="ccxt's own request spacing on")
     args = parser.parse_args()
     os.environ.setdefault("MM_API_KEY", DEFAULT_API_KEY)
     os.environ.setdefault("MM_API_SECRET", DEFAULT_API_SECRET)
@@ -177,7 +182,9 @@ def main() -> None:
         assert venue.stdout is not None
         url = venue.stdout.readline().strip().split()[-1]
         with tempfile.TemporaryDirectory() as tmp:
-            result = asyncio.run(measure(args.config, url, args.seconds, args.synchronous, Path(tmp)))
+            result = asyncio.run(
+                measure(args.config, url, args.seconds, args.synchronous, args.client_rate_limit, Path(tmp))
+            )
     finally:
         venue.terminate()
         venue.wait(timeout=30)

@@ -122,6 +122,7 @@ def ccxt_venue(cfg: AppConfig, index: int, clock_ns: Callable[[], int] = time.ti
             endpoint=live.endpoint,
             sandbox=live.sandbox,
             timeout_ms=cfg.execution.request_timeout_ms,
+            rate_limit=live.client_rate_limit,
         )
     except KeyError:
         raise ConfigError(

@@ -73,6 +73,10 @@ class LiveConfig(_Strict):
     # Base URL of a server speaking the exchange's API (our emulator, a testnet): every REST and
     # WebSocket URL of the exchange is moved onto it. None: the exchange itself (or its sandbox).
     endpoint: str | None = None
+    # ccxt's own request spacing (a leaky bucket of the exchange's documented weights). Off: the bot
+    # paces itself (lockouts, max_in_flight) and backs off on the venue's 429/418; on, it delays a
+    # requote's second request by ~10 ms on Binance (bench/live_bench.py).
+    client_rate_limit: bool = False
 
     @field_validator("endpoint")
     @classmethod

@@ -50,15 +50,27 @@ class Recorder:
     def record(self, event: Event, commands: list[Command]) -> bool:
         """Record what ``event`` changed and what ``commands`` will do; False if the journal failed
         (now or before): the new orders among ``commands`` must then not be sent."""
+        orders, fills = self.journal(commands)
+        self.report(event, commands, orders, fills)
+        return self.failure is None
+
+    def journal(self, commands: list[Command]) -> tuple[list[Order], list[OwnFill]]:
+        """Journal what the last event changed and the intents of ``commands``; return the changes
+        (for ``report``). A failure is kept in ``failure``."""
         orders, fills = self.core.changes()
         try:
             self._journal_changes(orders, fills, commands)
         except JournalError as exc:
             self._failed(exc)
+        return orders, fills
+
+    def report(
+        self, event: Event, commands: list[Command], orders: list[Order], fills: list[OwnFill]
+    ) -> None:
+        """The log lines and metrics of one event: after its requests have gone out, they can wait."""
         self._log_lines(event, commands, fills)
         if self._metrics is not None:
             self._export(self._metrics, event, orders, fills)
-        return self.failure is None
 
     def flush(self) -> None:
         if self._journal is not None and self.failure is None:

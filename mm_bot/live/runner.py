@@ -168,8 +168,12 @@ class MarketRunner:
     def _step(self, event: Event, received_ns: int | None) -> None:
         """One event through the core; record what changed; start the requests."""
         commands = self.core.on_event(event, self._clock())
-        journaled = self._recorder.record(event, commands)
-        self._execute(commands, received_ns, journaled)
+        orders, fills = self._recorder.journal(commands)
+        self._execute(commands, received_ns, self._recorder.failure is None)
+        if commands:  # log and count once the requests have been written (their tasks run first)
+            asyncio.get_running_loop().call_soon(self._recorder.report, event, commands, orders, fills)
+        else:
+            self._recorder.report(event, commands, orders, fills)
 
     # ------------------------------------------------------------------------------ requests
     def _execute(self, commands: list[Command], received_ns: int | None, journaled: bool) -> None:

@@ -55,6 +55,7 @@ def make_exchange(
     endpoint: str | None = None,
     sandbox: bool = False,
     timeout_ms: int = 5000,
+    rate_limit: bool = False,
 ) -> Any:
     """A ccxt pro client for ``exchange_id``; KeyError if ccxt has no such exchange."""
     cls = getattr(ccxtpro, exchange_id, None)
@@ -64,7 +65,7 @@ def make_exchange(
         "apiKey": api_key,
         "secret": api_secret,
         "timeout": timeout_ms,
-        "enableRateLimit": True,
+        "enableRateLimit": rate_limit,
         "options": dict(OPTIONS),
     }
     if password is not None:
