@@ -46,7 +46,7 @@ def test_fault(tmp_path: Path, fault: str, rate: float, reaction: Check) -> None
     journal, summary = tmp_path / "live.sqlite", tmp_path / "summary.json"
     with emulator(tmp_path, "--seed", "3", "--faults", f"{fault}={rate}") as (url, state):
         result = run_bot(
-            url, journal, "--duration", "10", "--summary-json", str(summary),
+            url, journal, "--duration", "6", "--summary-json", str(summary),
             MM_BOT__execution__request_timeout_ms="1000", MM_BOT__markets__0__lockouts__after_fill_ms="100",
         )  # fmt: skip
         assert result.returncode == 0, result.stderr[-3000:]
