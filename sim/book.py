@@ -310,6 +310,21 @@ class OrderBook:
                 _remove_key(self._ask_keys, -price)
         return qty
 
+    def reduce(self, oid: int, qty: int) -> int:
+        """Take ``qty`` off a resting order, which keeps its place in the queue (a partial cancel); all
+        of it cancels the order. Returns the quantity removed. Raises ``UnknownOrderId``."""
+        order = self._orders.get(oid)
+        if order is None:
+            raise UnknownOrderId(f"order {oid} is not resting (filled, cancelled or never placed)")
+        if qty >= order.qty:
+            return self.cancel(oid)
+        if qty <= 0:
+            return 0
+        order.qty -= qty
+        (self._bids if order.side > 0 else self._asks)[order.price].qty -= qty
+        self.cancelled_qty += qty
+        return qty
+
     def cancel_all(self, owner: int) -> list[int]:
         """Cancel every resting order of ``owner``; return their ids in time order."""
         oids = [o.oid for o in self._orders.values() if o.owner == owner]

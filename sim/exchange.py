@@ -188,6 +188,26 @@ class SimExchange:
                     book.cancel(oid)
         return self._deliver(now_ns)
 
+    def reduce_background(self, client_order_id: str, qty_lots: int, now_ns: int) -> list[Event]:
+        """Take ``qty_lots`` off a resting BACKGROUND order, which keeps its place in the queue (a
+        replay's partial cancel); all of it cancels the order. An order no longer resting: nothing."""
+        self._advance_engine(now_ns)
+        oid = self._bg_oid.get(client_order_id, 0)
+        if oid and self.book.order(oid) is not None:
+            self.book.reduce(oid, qty_lots)
+        if oid and self.book.order(oid) is None:
+            del self._bg_oid[client_order_id], self._bg_cid[oid]
+        return self._deliver(now_ns)
+
+    def background_orders(self, side: Side) -> list[tuple[str, int, int]]:
+        """The resting BACKGROUND orders of ``side`` placed by ``apply_background``, oldest first, as
+        (client order id, price_ticks, qty_lots)."""
+        return [
+            (self._bg_cid[o.oid], o.price, o.qty)
+            for o in self.book.open_orders(0)
+            if o.side == side and o.oid in self._bg_cid
+        ]
+
     def next_event_time_ns(self) -> int | None:
         """A lower bound on the next delivery time (None: nothing will ever happen). Advancing to it
         may return no events (only internal work was due); never skips one."""

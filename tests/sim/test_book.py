@@ -38,6 +38,21 @@ def test_limit_rests_and_reports_top_of_book() -> None:
     book.check_invariants()
 
 
+def test_reduce_keeps_the_queue_place_and_all_of_it_cancels() -> None:
+    """A partial cancel leaves the order where it was in the queue; reducing by all of it cancels."""
+    book = OrderBook()
+    book.limit(1, BUY, 99, 5)
+    book.limit(2, BUY, 99, 4)
+    assert book.reduce(1, 3) == 3
+    assert book.queue_ahead(2) == 2 and book.depth(BUY, 1) == [(99, 6)]
+    book.check_invariants()
+    assert fills_of(book.limit(3, SELL, 99, 3, 0, TimeInForce.IOC)) == [(1, 3, 99, 2), (2, 3, 99, 1)]
+    assert book.reduce(2, 10) == 3 and book.order(2) is None and book.best_bid() is None
+    book.check_invariants()
+    with pytest.raises(UnknownOrderId):
+        book.reduce(2, 1)
+
+
 def test_taker_walks_levels_at_maker_prices_in_fifo_order() -> None:
     """A marketable limit fills best price first, FIFO within a level, at the resting prices."""
     book = OrderBook()
