@@ -42,6 +42,7 @@ PURE_GLOBS = [
     "sim/flow.py",
     "sim/price.py",
     "sim/events.py",
+    "sim/mirror.py",
 ]
 
 
