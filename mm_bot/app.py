@@ -117,13 +117,9 @@ async def _run(
     prefix = run_prefix(start_ns)
     markets: list[Market] = []  # their venues are closed at the end, whatever happens
     try:
-        for i, mcfg in enumerate(cfg.markets):
-            if opts.mode == "live":
-                markets.append(
-                    await live_market(cfg, i, f"{prefix}{i}", journal, metrics, clock_ns, start_ns)
-                )
-            else:
-                markets.append(paper_market(cfg, mcfg, f"{prefix}{i}", journal, metrics, clock_ns, start_ns))
+        build = live_market if opts.mode == "live" else paper_market
+        for i in range(len(cfg.markets)):
+            markets.append(await build(cfg, i, f"{prefix}{i}", journal, metrics, clock_ns, start_ns))
         return await _trade_all(
             cfg, opts, journal, stop, clock_ns, registry, metrics, markets, on_started, start_ns
         )

@@ -30,6 +30,7 @@ from mm_bot.venues.base import Venue
 from mm_bot.venues.ccxt import CcxtVenue
 from mm_bot.venues.ccxt_client import make_exchange
 from mm_bot.venues.ccxt_errors import CredentialsRefused, VenueMismatch
+from mm_bot.venues.mirrored import MirroredVenue
 from mm_bot.venues.sim import SimVenue
 from mm_bot.wiring import execution_params, instrument, market_params, refresh_interval_s, sim_exchange
 
@@ -45,16 +46,18 @@ class Market:
     max_position_base: float
 
 
-def paper_market(
+async def paper_market(
     cfg: AppConfig,
-    mcfg: MarketConfig,
+    index: int,
     prefix: str,
     journal: Journal,
     metrics: Metrics,
     clock_ns: Callable[[], int],
     start_ns: int,
 ) -> Market:
-    """One paper market: its simulated venue holds the balances the journal's fills imply."""
+    """One paper market: its simulated account holds the balances the journal's fills imply; the
+    book is the synthetic market's, or a real venue's mirrored (``paper.market_data: exchange``)."""
+    mcfg = cfg.markets[index]
     account = f"paper/{mcfg.symbol}"
     configured = {a: v for a, v in cfg.paper.balances.items() if a in (mcfg.base_asset, mcfg.quote_asset)}
     journal.set_starting_balances(account, configured, start_ns)
@@ -64,7 +67,13 @@ def paper_market(
     balances = dict(starting)
     balances[mcfg.base_asset] = balances.get(mcfg.base_asset, 0.0) + core.ledger.position_base
     balances[mcfg.quote_asset] = balances.get(mcfg.quote_asset, 0.0) + core.ledger.cash_quote
-    venue = SimVenue(sim_exchange(cfg, mcfg, start_ns, balances), mcfg.symbol, clock_ns=clock_ns)
+    mirrored = cfg.paper.market_data == "exchange"
+    exchange = sim_exchange(cfg, mcfg, start_ns, balances, synthetic=not mirrored)
+    sim = SimVenue(exchange, mcfg.symbol, clock_ns=clock_ns)
+    venue: Venue = sim
+    if mirrored:
+        venue = MirroredVenue(_market_data_venue(cfg, index, clock_ns), sim, clock_ns=clock_ns)
+    await _start(venue, index)
     return _assemble(cfg, mcfg, core, venue, journal, metrics, clock_ns)
 
 
@@ -81,15 +90,9 @@ async def live_market(
     credentials tried) before the core is built from the journal and the venue's balances."""
     mcfg = cfg.markets[index]
     venue = ccxt_venue(cfg, index, clock_ns)
+    await _start(venue, index)
     try:
-        await venue.start()
         balances = (await venue.account()).balances
-    except VenueMismatch as exc:
-        await venue.close()
-        raise ConfigError([(f"markets[{index}]", str(exc))], "venue") from None
-    except CredentialsRefused as exc:
-        await venue.close()
-        raise ConfigError([("live.api_key_env", str(exc))], "venue") from None
     except BaseException:
         await venue.close()
         raise
@@ -131,6 +134,42 @@ def ccxt_venue(cfg: AppConfig, index: int, clock_ns: Callable[[], int] = time.ti
     return CcxtVenue(
         exchange, instrument(mcfg), tag=execution_params(cfg.execution).id_tag, clock_ns=clock_ns
     )
+
+
+def _market_data_venue(cfg: AppConfig, index: int, clock_ns: Callable[[], int]) -> CcxtVenue:
+    """The public book and trades of ``live.exchange_id`` (no keys) for market ``index``."""
+    live = cfg.live
+    assert live.exchange_id is not None  # the config requires it with paper.market_data: exchange
+    try:
+        exchange = make_exchange(
+            live.exchange_id,
+            api_key="",
+            api_secret="",
+            endpoint=live.endpoint,
+            sandbox=live.sandbox,
+            timeout_ms=cfg.execution.request_timeout_ms,
+        )
+    except KeyError:
+        raise ConfigError(
+            [("live.exchange_id", f"ccxt has no exchange {live.exchange_id!r}")], "run"
+        ) from None
+    return CcxtVenue(exchange, instrument(cfg.markets[index]), tag="", clock_ns=clock_ns, private=False)
+
+
+async def _start(venue: Venue, index: int) -> None:
+    """Start ``venue``; a market that does not match the config, or refused credentials, is a config
+    error naming what to change; on any failure the venue is closed."""
+    try:
+        await venue.start()
+    except VenueMismatch as exc:
+        await venue.close()
+        raise ConfigError([(f"markets[{index}]", str(exc))], "venue") from None
+    except CredentialsRefused as exc:
+        await venue.close()
+        raise ConfigError([("live.api_key_env", str(exc))], "venue") from None
+    except BaseException:
+        await venue.close()
+        raise
 
 
 def restored_core(

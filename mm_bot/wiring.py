@@ -143,8 +143,29 @@ def sim_exchange(
     start_ns: int,
     balances: dict[str, float] | None = None,
     account: str = "me",
+    *,
+    synthetic: bool = True,
 ) -> SimExchange:
-    """The paper venue of one market: the synthetic market of ``paper.synthetic`` and our account."""
+    """The paper venue of one market: the synthetic market of ``paper.synthetic`` and our account.
+    ``synthetic=False``: no background market and no snapshots of its own (a ``BookMirror`` fills
+    its book from a real venue's)."""
+    paper = cfg.paper
+    config = ExchangeConfig(
+        instrument=SimInstrument(m.base_asset, m.quote_asset, m.tick_size, m.lot_size),
+        order_latency_ns=paper.latency.order_ms * MS,
+        md_latency_ns=paper.latency.market_data_ms * MS,
+        snapshot_interval_ns=100 * MS if synthetic else None,
+        maker_fee_bps=paper.fees.maker_bps,
+        taker_fee_bps=paper.fees.taker_bps,
+    )
+    start_balances = dict(paper.balances) if balances is None else balances
+    wanted = {m.base_asset, m.quote_asset}
+    accounts = {account: {a: amount for a, amount in start_balances.items() if a in wanted}}
+    market = _synthetic_market(cfg, m) if synthetic else None
+    return SimExchange(config, market, seed=paper.synthetic.seed, accounts=accounts, start_ns=start_ns)
+
+
+def _synthetic_market(cfg: AppConfig, m: MarketConfig) -> SimMarketParams:
     paper = cfg.paper
     syn = paper.synthetic.markets[m.symbol]
     flow = syn.flow
@@ -173,19 +194,4 @@ def sim_exchange(
             initial_orders_per_level=flow.initial_orders_per_level,
         ),
     )
-    config = ExchangeConfig(
-        instrument=SimInstrument(m.base_asset, m.quote_asset, m.tick_size, m.lot_size),
-        order_latency_ns=paper.latency.order_ms * MS,
-        md_latency_ns=paper.latency.market_data_ms * MS,
-        maker_fee_bps=paper.fees.maker_bps,
-        taker_fee_bps=paper.fees.taker_bps,
-    )
-    start_balances = dict(paper.balances) if balances is None else balances
-    wanted = {m.base_asset, m.quote_asset}
-    return SimExchange(
-        config,
-        market,
-        seed=paper.synthetic.seed,
-        accounts={account: {a: amount for a, amount in start_balances.items() if a in wanted}},
-        start_ns=start_ns,
-    )
+    return market

@@ -176,6 +176,8 @@ class AppConfig(_Strict):
         p: list[Problem] = []
         first: dict[str, int] = {}
         synthetic = self.paper.synthetic.markets
+        no_source = self.paper.market_data == "exchange" and self.live.exchange_id is None
+        p += _when(no_source, ("paper", "market_data"), "'exchange' needs live.exchange_id (ccxt's id)")
         for i, m in enumerate(self.markets):
             dup = f"duplicate symbol {m.symbol!r} (also markets[{first.get(m.symbol)}])"
             p += _when(m.symbol in first, ("markets", i, "symbol"), dup)

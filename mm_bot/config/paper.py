@@ -7,7 +7,18 @@ from typing import Annotated, Literal, Self
 
 from pydantic import Field, model_validator
 
-from mm_bot.config.base import Fraction, NonNeg, NonNegInt, Pos, PosInt, _cross, _required, _Strict, _when
+from mm_bot.config.base import (
+    Fraction,
+    NonNeg,
+    NonNegInt,
+    Pos,
+    PosInt,
+    Problem,
+    _cross,
+    _required,
+    _Strict,
+    _when,
+)
 
 
 class GarchConfig(_Strict):
@@ -83,8 +94,8 @@ class LatencyConfig(_Strict):
 
 
 class PaperConfig(_Strict):
-    """``run --paper``: the simulator fills our orders. ``exchange`` market data (live public book
-    via CCXT) comes with the CCXT venue and is rejected until then."""
+    """``run --paper``: the simulator fills our orders. ``exchange`` market data: the public book and
+    trades of ``live.exchange_id`` (at ``live.endpoint`` if set) through ccxt, no keys needed."""
 
     market_data: Literal["synthetic", "exchange"]
     synthetic: SyntheticConfig
@@ -94,8 +105,7 @@ class PaperConfig(_Strict):
 
     @model_validator(mode="after")
     def _check(self) -> Self:
-        msg = "'exchange' is not yet supported (comes with the CCXT venue); use 'synthetic'"
-        p = _when(self.market_data == "exchange", "market_data", msg)
+        p: list[Problem] = []
         for asset in self.balances:
             p += _when(asset != asset.upper(), ("balances", asset), "asset must be upper case, e.g. USDT")
         _cross(p)

@@ -23,7 +23,7 @@ import asyncio
 import contextlib
 import time
 from collections import Counter, OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from typing import Any
 
 import ccxt.pro as ccxtpro
@@ -74,6 +74,7 @@ class CcxtVenue:
         snapshot_limit: int = 100,
         retry_delay_s: float = 0.5,
         start_timeout_s: float = 30.0,
+        private: bool = True,
     ) -> None:
         self._ex = exchange
         self._instrument = instrument
@@ -88,7 +89,9 @@ class CcxtVenue:
         self._queue: asyncio.Queue[VenueEvent | None] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
         self._closed = False
-        self._down: set[str] = {BOOK_STREAM, USER_STREAM}  # streams not (yet) delivering
+        self._private = private
+        # streams not (yet) delivering
+        self._down: set[str] = {BOOK_STREAM, USER_STREAM} if private else {BOOK_STREAM}
         self._announced_down = False  # a Disconnected went out and no Connected since
         self._last_book: BookSnapshot | None = None  # the latest book, re-sent after a reconnect
         self._acked, self._ended, self._fills = Recent(), Recent(), Recent()
@@ -112,14 +115,16 @@ class CcxtVenue:
     # ------------------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
         """Load the market (refused if it does not match the instrument), check the credentials with a
-        signed call, and start watching the streams."""
+        signed call, and start watching the streams. ``private=False``: market data only (no keys)."""
         markets = await self._retried(self._ex.load_markets, "load_markets")
         market = markets.get(self._symbol)
         if market is None:
             raise VenueMismatch(f"the venue lists no market {self._symbol}")
         self._check_grid(market)
-        await self._retried(self._ex.fetch_balance, "fetch_balance")
-        loops = (self._watch_book, self._watch_trades, self._watch_orders, self._watch_my_trades)
+        loops: tuple[Callable[[], Coroutine[Any, Any, None]], ...] = (self._watch_book, self._watch_trades)
+        if self._private:
+            await self._retried(self._ex.fetch_balance, "fetch_balance")
+            loops += (self._watch_orders, self._watch_my_trades)
         self._tasks = [asyncio.create_task(loop(), name=f"ccxt:{loop.__name__}") for loop in loops]
 
     async def _retried(self, call: Callable[[], Awaitable[Any]], what: str) -> Any:

@@ -109,6 +109,12 @@ class SimVenue:
     def queue_ahead_lots(self, client_order_id: str) -> int:
         return self._ex.queue_ahead(self._account, client_order_id)
 
+    def deliver(self, events: list[sev.Event]) -> None:
+        """Pass on what the exchange returned to someone else's call on it (a driver of its background
+        book); the exchange's next event may now be sooner."""
+        self._enqueue(events)
+        self._wake.set()
+
     def _submit(self, command: sev.PlaceOrder | sev.CancelOrder | sev.CancelAll) -> None:
         if self._closed:
             raise TransientVenueError("sim venue is closed")

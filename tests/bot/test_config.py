@@ -313,10 +313,13 @@ def test_top_level_cross_checks(tmp_path: Path, default_data: dict[str, Any]) ->
     assert problems["paper.synthetic.markets"].startswith("no synthetic market for ETH/USDT")
 
 
-def test_exchange_market_data_not_yet_supported(tmp_path: Path, default_data: dict[str, Any]) -> None:
-    """paper.market_data: exchange validates as a choice but is refused until the CCXT venue exists."""
+def test_exchange_market_data_needs_an_exchange(tmp_path: Path, default_data: dict[str, Any]) -> None:
+    """paper.market_data: exchange takes its book from live.exchange_id: without one, refused there."""
     default_data["paper"]["market_data"] = "exchange"
-    assert "not yet supported" in problems_of(write(tmp_path, default_data))["paper.market_data"]
+    default_data["live"]["exchange_id"] = None
+    assert "needs live.exchange_id" in problems_of(write(tmp_path, default_data))["paper.market_data"]
+    default_data["live"]["exchange_id"] = "binance"
+    assert load_config(write(tmp_path, default_data), {}).paper.market_data == "exchange"
 
 
 def test_many_problems_reported_at_once(tmp_path: Path, default_data: dict[str, Any]) -> None:
