@@ -103,7 +103,8 @@ class Reconciler:
         """``reconcile`` the report (first baselines taken from it), remember its verdict and schedule
         the next one."""
         self.baseline.update(first_baselines(report, ledger, self.compare_assets, self.baseline, instrument))
-        result = reconcile(report, table, ledger, self.baseline, instrument, self.execution.id_tag)
+        compared = {a: v for a, v in self.baseline.items() if a in self.compare_assets}
+        result = reconcile(report, table, ledger, compared, instrument, self.execution.id_tag)
         self.mismatches = result.mismatches
         ex = self.execution
         if self._again:  # news arrived after this report was requested: ask again before trusting it

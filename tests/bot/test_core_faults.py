@@ -349,3 +349,22 @@ def test_a_rate_limit_pulls_the_quotes_until_it_expires() -> None:
     assert core.next_timer_ns() == until
     assert core.stats.venue["throttled"] == 1
     assert len(places(core.on_event(book(until, 3), until))) == 2  # expired: quoting again
+
+
+def test_only_the_compared_assets_are_reconciled() -> None:
+    """Live: the quote asset may be shared by several markets (or deposited to), so only the base is
+    compared; a quote balance that differs from the baseline is no mismatch (review finding)."""
+    core = MarketCore(params(), ClientOrderIds("mmB"), T0)
+    core.restore(CoreRestore(baseline={"BTC": 1.0, "USDT": 100_000.0}))
+    core.reconciler.compare_assets = frozenset({"BTC"})
+    for _ in core.start(T0):
+        r = report(core, T0)
+        core.on_event(
+            ReconcileResult(T0, VenueReport(r.requested_ns, (), (), {"BTC": 1.0, "USDT": 97_000.0})), T0
+        )
+    assert core.stats.venue["reconcile_mismatches"] == 0 and core.gate(T0) is not Reason.RECONCILE_MISMATCH
+    r = report(core, T0 + S)
+    core.on_event(
+        ReconcileResult(T0 + S, VenueReport(r.requested_ns, (), (), {"BTC": 1.5, "USDT": 97_000.0})), T0 + S
+    )
+    assert core.stats.venue["reconcile_mismatches"] == 1  # the base still is compared

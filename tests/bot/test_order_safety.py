@@ -374,7 +374,7 @@ async def test_a_stream_that_ends_is_a_failure_not_a_busy_loop() -> None:
     cfg = load_config(ROOT / "config.yaml", environ=FAST)
     core = MarketCore(market_params(cfg.markets[0], cfg.execution), ClientOrderIds("mmt"), start)
     with pytest.raises(Exception, match="stream ended"):
-        async with asyncio.timeout(5.0):
+        async with asyncio.timeout(10.0):
             await MarketRunner(core, venue, clock_ns=clock_ns, settings=SETTINGS).run(asyncio.Event())
     assert venue.our_open_orders() == []
 
