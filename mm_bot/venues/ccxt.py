@@ -94,6 +94,8 @@ class CcxtVenue:
         self._down: set[str] = {BOOK_STREAM, USER_STREAM} if private else {BOOK_STREAM}
         self._announced_down = False  # a Disconnected went out and no Connected since
         self._last_book: BookSnapshot | None = None  # the latest book, re-sent after a reconnect
+        self._chores: set[asyncio.Task[Any]] = set()  # client resets, clock resyncs
+        self._resyncing = False
         self._acked, self._ended, self._fills = Recent(), Recent(), Recent()
         self._cid_by_order_id: OrderedDict[str, str] = OrderedDict()
         self.dropped: Counter[str] = Counter()  # venue data we could not use, by kind
@@ -146,9 +148,9 @@ class CcxtVenue:
 
     async def close(self) -> None:
         self._closed = True
-        for task in self._tasks:
+        for task in [*self._tasks, *self._chores]:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*self._tasks, *self._chores, return_exceptions=True)
         self._queue.put_nowait(None)
         with contextlib.suppress(Exception):
             await self._ex.close()
@@ -275,7 +277,7 @@ class CcxtVenue:
         await self._watch(USER_STREAM, self._orders_once)
 
     async def _orders_once(self) -> None:
-        await self._ex.authenticate()
+        await self._authenticate()
         self._up(USER_STREAM)
         for order in await self._ex.watch_orders(self._symbol):
             cid = tr.client_id_of(order)
@@ -286,29 +288,76 @@ class CcxtVenue:
         await self._watch(USER_STREAM, self._trades_once)
 
     async def _trades_once(self) -> None:
-        await self._ex.authenticate()
+        await self._authenticate()
         for trade in await self._ex.watch_my_trades(self._symbol):
             cid = tr.trade_client_id(trade)
             if cid is not None:
                 self._on_fill(trade, cid)
 
+    async def _authenticate(self) -> None:
+        """The user-data subscription (ccxt's ``authenticate``), bounded in time."""
+        try:
+            async with asyncio.timeout(self._start_timeout_s):
+                await self._ex.authenticate()
+        except TimeoutError:
+            raise TransientVenueError("the user-data subscription was not answered") from None
+
     async def _watch(self, stream: str, once: Callable[[], Awaitable[None]]) -> None:
-        """Run ``once`` forever; a failure marks ``stream`` down until it delivers again."""
+        """Run ``once`` forever; a failure marks ``stream`` down until it delivers again. A rate limit
+        or ban is waited out (and said: ``Throttled``) before the next try."""
         while not self._closed:
             try:
                 await once()
-            except asyncio.CancelledError:
-                raise
+                continue
+            except asyncio.CancelledError as exc:
+                task = asyncio.current_task()
+                if task is None or task.cancelling():
+                    raise  # we are being stopped
+                failure: BaseException = exc  # ccxt cancelled its future: it closed that socket
             except Exception as exc:
-                self._stream_down(stream, exc)
-                await asyncio.sleep(self._retry_delay_s)
+                failure = exc
+            self._stream_down(stream, failure)
+            wait_s = self._retry_delay_s
+            if isinstance(failure, ccxtpro.DDoSProtection | ccxtpro.RateLimitExceeded):
+                wait_s = max(wait_s, retry_after_s(self._ex))
+                now = self._clock()
+                self._queue.put_nowait(Throttled(now, now + int(wait_s * 1e9), _describe(failure)))
+            await asyncio.sleep(wait_s)
 
     def _stream_down(self, stream: str, exc: BaseException) -> None:
         self._log.warning("stream_failed", stream=stream, error=_describe(exc))
         self._down.add(stream)
+        if stream == BOOK_STREAM:
+            self._last_book = None  # out of sync now: never the "fresh" book after a reconnect
+        else:
+            self._drop_wedged_clients()
         if not self._announced_down:
             self._announced_down = True
             self._queue.put_nowait(Disconnected(self._clock(), f"{stream}: {_describe(exc)}"))
+
+    async def _resync_clock(self) -> None:
+        try:
+            await self._ex.load_time_difference()
+            self._log.info("clock_offset_measured", offset_ms=self._ex.options.get("timeDifference"))
+        except Exception as exc:
+            self._log.warning("clock_offset_failed", error=_describe(exc))
+        finally:
+            self._resyncing = False
+
+    def _drop_wedged_clients(self) -> None:
+        """ccxt 4.5.90: a refused user-data subscribe leaves its ``authenticate:*`` future pending, and
+        every later subscribe on that WebSocket client waits on it for good. Such a client is closed
+        and forgotten, so the next subscribe starts on a fresh one."""
+        for url, client in list(self._ex.clients.items()):
+            if any(str(key).startswith("authenticate") for key in client.futures):
+                self._log.info("ws_client_reset", url=url)
+                del self._ex.clients[url]
+                self._background(client.close())
+
+    def _background(self, work: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._chores.add(task)
+        task.add_done_callback(self._chores.discard)
 
     def _up(self, stream: str) -> None:
         if stream not in self._down:
@@ -392,6 +441,11 @@ class CcxtVenue:
             if isinstance(exc, ccxtpro.DDoSProtection | ccxtpro.RateLimitExceeded):
                 now = self._clock()
                 self._queue.put_nowait(Throttled(now, now + int(wait_s * 1e9), str(error)))
+            elif isinstance(exc, ccxtpro.InvalidNonce) and not self._resyncing:
+                # Our timestamps fall outside the venue's window: the clock offset ccxt measured at
+                # start is stale (the host clock was corrected). Measure it again.
+                self._resyncing = True
+                self._background(self._resync_clock())
             raise error from exc
 
 

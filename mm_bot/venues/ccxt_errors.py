@@ -51,6 +51,8 @@ def venue_error(exc: Exception, *, placing: bool, retry_after_s: float) -> Venue
         return OrderRejected(text, reason="clock_skew")  # refused by its timestamp, not taken
     if isinstance(exc, ccxtpro.InvalidOrder) and "Duplicate" not in text:
         return OrderRejected(text, reason="invalid_order")
+    if isinstance(exc, ccxtpro.BadRequest) and placing:
+        return OrderRejected(text, reason="invalid_order")  # a filter or parameter refusal: not taken
     if isinstance(exc, ccxtpro.AuthenticationError | ccxtpro.PermissionDenied):
         return CredentialsRefused(f"the venue refused our credentials: {text}")
     return TransientVenueError(text)

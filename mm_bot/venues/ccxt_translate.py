@@ -25,7 +25,7 @@ from mm_bot.model import (
     Side,
 )
 
-GRID_TOLERANCE = 1e-6  # of a tick or lot: float noise, not an off-grid value
+GRID_TOLERANCE = 1e-6  # of a tick or lot (or 1e-12 of the value in steps): float noise, not off the grid
 MS = 1_000_000
 
 # ccxt's unified order statuses -> ours (``expired``: an IOC/market remainder or a venue expiry)
@@ -47,7 +47,7 @@ def _steps(value: Any, step: float, what: str) -> int:
         raise BadVenueData(f"{what} is not a finite number: {value!r}")
     x = value / step
     n = round(x)
-    if abs(x - n) > GRID_TOLERANCE:
+    if abs(x - n) > max(GRID_TOLERANCE, abs(x) * 1e-12):  # float noise grows with the number of steps
         raise BadVenueData(f"{what} {value!r} is off the grid of {step!r}")
     return n
 

@@ -11,7 +11,19 @@ from decimal import Decimal
 
 import pytest
 
-from mm_bot.model import BookSnapshot, Connected, Disconnected, Instrument, VenueEvent
+from mm_bot.errors import OrderRejected, TransientVenueError
+from mm_bot.model import (
+    BookSnapshot,
+    Connected,
+    Disconnected,
+    Instrument,
+    OrderRequest,
+    OrderType,
+    Side,
+    Throttled,
+    VenueEvent,
+)
+from mm_bot.venues import ccxt_translate as tr
 from mm_bot.venues.ccxt import CcxtVenue
 from mm_bot.venues.ccxt_client import make_exchange
 from mm_bot.venues.ccxt_errors import CredentialsRefused, VenueMismatch
@@ -92,3 +104,93 @@ async def _until(check: object, timeout_s: float = 10.0) -> None:
             return
         await asyncio.sleep(0.02)
     raise AssertionError("timed out")
+
+
+# ------------------------------------------------------------------ review findings, each failed before
+async def test_a_refused_user_data_resubscribe_does_not_wedge_the_stream(emu: Emulator) -> None:
+    """After a socket drop the resubscribe is refused once (-1021): ccxt's cleanup leaves its subscribe
+    future pending, so every later authenticate would wait forever; the venue starts ccxt's WebSocket
+    API client afresh and says ``Connected`` again."""
+    venue = venue_on(emu)
+    await venue.start()
+    events = await _pumped(venue)
+    try:
+        await asyncio.sleep(0.5)  # the user-data stream is subscribed
+        emu.faults.trigger("ws_drop")
+        emu.faults.trigger("clock_skew")  # the next signed request: the resubscribe
+        await _until(lambda: any(isinstance(e, Disconnected) for e in events))
+        await _until(lambda: any(isinstance(e, Connected) for e in events), timeout_s=8.0)
+    finally:
+        await venue.close()
+
+
+async def test_an_order_the_venue_refuses_by_its_filters_is_rejected_not_unknown(emu: Emulator) -> None:
+    """-1013 NOTIONAL (a definite refusal, nothing taken) is a reject, not an unknown outcome."""
+    venue = venue_on(emu)
+    await venue.start()
+    try:
+        with pytest.raises(OrderRejected) as info:
+            await venue.place(OrderRequest("mmn0000001", Side.BUY, 5_000_000, 1, OrderType.POST_ONLY))
+        assert info.value.reason == "invalid_order"
+    finally:
+        await venue.close()
+
+
+async def test_a_stale_clock_offset_is_measured_again_after_a_timestamp_refusal(emu: Emulator) -> None:
+    """The host clock was corrected after ccxt measured its offset: every signed request is refused
+    (-1021) until the offset is measured again, which the first refusal triggers."""
+    venue = venue_on(emu)
+    await venue.start()
+    try:
+        venue.client.options["timeDifference"] = -3000  # our requests now look 3 s early... ahead
+        with pytest.raises(TransientVenueError):
+            await venue.open_orders()
+        await _until_ok(venue.open_orders)
+    finally:
+        await venue.close()
+
+
+async def test_a_ban_stops_the_book_stream_hammering_the_venue(emu: Emulator) -> None:
+    """A 418 while the book stream resubscribes: it waits out the Retry-After (and says Throttled)
+    instead of retrying the depth snapshot every retry delay."""
+    venue = venue_on(emu)
+    await venue.start()
+    events = await _pumped(venue)
+    try:
+        await _until(lambda: any(isinstance(e, BookSnapshot) for e in events))
+        emu.faults.trigger("http_418")  # the next REST request: the depth snapshot after the gap
+        emu.faults.trigger("depth_gap")
+        await _until(lambda: any(isinstance(e, Throttled) for e in events))
+        t = next(e for e in events if isinstance(e, Throttled))
+        assert t.until_ns - t.ts_ns >= 0.5e9
+    finally:
+        await venue.close()
+
+
+def test_book_prices_with_many_ticks_are_on_the_grid() -> None:
+    inst = Instrument("X/USDT", "X", "USDT", Decimal("0.00001"), Decimal("0.001"))
+    snap = tr.book_snapshot(inst, {"bids": [[123456.78901, 1.0]], "asks": [[123456.78902, 2.0]]}, 1, 0)
+    assert snap.bids == ((12_345_678_901, 1000),) and snap.asks == ((12_345_678_902, 2000),)
+
+
+async def _pumped(venue: CcxtVenue) -> list[VenueEvent]:
+    events: list[VenueEvent] = []
+
+    async def pump() -> None:
+        async for e in venue.events():
+            events.append(e)
+
+    asyncio.get_running_loop().create_task(pump())
+    return events
+
+
+async def _until_ok(call: object, timeout_s: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            await call()  # type: ignore[operator]
+            return
+        except TransientVenueError:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.05)
