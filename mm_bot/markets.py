@@ -96,7 +96,16 @@ async def live_market(
     except BaseException:
         await venue.close()
         raise
-    account = f"live/{cfg.live.exchange_id}/{cfg.live.endpoint or 'default'}/{mcfg.symbol}"
+    live = cfg.live
+    where = live.endpoint or ("sandbox" if live.sandbox else "production")
+    account = f"live/{live.exchange_id}/{where}/{mcfg.symbol}"
+    if not journal.starting_balances(account) and journal.totals(mcfg.symbol).fill_count:
+        await venue.close()
+        problem = (
+            f"holds {mcfg.symbol} fills from another venue account than {live.exchange_id} at {where}: "
+            "its position is not this account's; use a new journal, or the endpoint it was made with"
+        )
+        raise ConfigError([("journal.live_path", problem)], "run")
     journal.set_starting_balances(account, balances, start_ns)
     starting = journal.starting_balances(account)
     core = restored_core(cfg, mcfg, prefix, journal, starting, start_ns)

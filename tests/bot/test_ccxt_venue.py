@@ -8,17 +8,25 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
+from prometheus_client import CollectorRegistry
 
-from mm_bot.errors import OrderRejected, TransientVenueError
+from mm_bot.config import load_config
+from mm_bot.errors import ConfigError, OrderRejected, TransientVenueError
+from mm_bot.journal import Journal
+from mm_bot.markets import live_market
+from mm_bot.metrics import Metrics
 from mm_bot.model import (
     BookSnapshot,
     Connected,
     Disconnected,
     Instrument,
+    Liquidity,
     OrderRequest,
     OrderType,
+    OwnFill,
     Side,
     Throttled,
     VenueEvent,
@@ -27,9 +35,11 @@ from mm_bot.venues import ccxt_translate as tr
 from mm_bot.venues.ccxt import CcxtVenue
 from mm_bot.venues.ccxt_client import make_exchange
 from mm_bot.venues.ccxt_errors import CredentialsRefused, VenueMismatch
+from mm_bot.wiring import instrument
 from sim.servers.binance import Emulator, EmulatorOptions
 
 INST = Instrument("BTC/USDT", "BTC", "USDT", Decimal("0.01"), Decimal("0.00001"))
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -194,3 +204,28 @@ async def _until_ok(call: object, timeout_s: float = 5.0) -> None:
             if time.monotonic() > deadline:
                 raise
             await asyncio.sleep(0.05)
+
+
+async def test_a_journal_of_another_venue_account_is_refused(
+    emu: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The live journal holds fills made on another account (another endpoint, testnet vs production):
+    continuing its position on this account would be wrong, so the run refuses to start, naming the
+    journal; the same account continues (review finding: it quoted nothing, for ever)."""
+    monkeypatch.setenv("MM_API_KEY", emu.api_key)
+    monkeypatch.setenv("MM_API_SECRET", emu.api_secret)
+    path = tmp_path / "live.sqlite"
+    env = {"MM_BOT__markets__0__venue": "ccxt", "MM_BOT__live__sandbox": "false",
+           "MM_BOT__journal__live_path": str(path)}  # fmt: skip
+    cfg = load_config(ROOT / "config.yaml", environ={**env, "MM_BOT__live__endpoint": emu.base_url})
+    with Journal.open(path) as journal:
+        journal.set_starting_balances(f"live/binance/{emu.base_url}/BTC/USDT", {"BTC": 1.0}, 1)
+        fill = OwnFill(2, "mm1", Side.BUY, 6_000_000, 100, Liquidity.MAKER, 0.0, "t1")
+        journal.record_fill(fill, instrument(cfg.markets[0]))
+        market = await live_market(cfg, 0, "mmx", journal, Metrics(CollectorRegistry()), time.time_ns, 3)
+        await market.venue.close()
+        other = emu.base_url.replace("127.0.0.1", "localhost")
+        moved = load_config(ROOT / "config.yaml", environ={**env, "MM_BOT__live__endpoint": other})
+        with pytest.raises(ConfigError) as info:
+            await live_market(moved, 0, "mmy", journal, Metrics(CollectorRegistry()), time.time_ns, 4)
+    assert info.value.problems[0][0] == "journal.live_path"
