@@ -75,6 +75,7 @@ class CcxtVenue:
         retry_delay_s: float = 0.5,
         start_timeout_s: float = 30.0,
         private: bool = True,
+        user_check_s: float = 1.0,
     ) -> None:
         self._ex = exchange
         self._instrument = instrument
@@ -90,6 +91,8 @@ class CcxtVenue:
         self._tasks: list[asyncio.Task[None]] = []
         self._closed = False
         self._private = private
+        self._user_check_s = user_check_s
+        self._market_type = "spot"
         # streams not (yet) delivering
         self._down: set[str] = {BOOK_STREAM, USER_STREAM} if private else {BOOK_STREAM}
         self._announced_down = False  # a Disconnected went out and no Connected since
@@ -123,10 +126,11 @@ class CcxtVenue:
         if market is None:
             raise VenueMismatch(f"the venue lists no market {self._symbol}")
         self._check_grid(market)
+        self._market_type = str(market.get("type") or "spot")
         loops: tuple[Callable[[], Coroutine[Any, Any, None]], ...] = (self._watch_book, self._watch_trades)
         if self._private:
             await self._retried(self._ex.fetch_balance, "fetch_balance")
-            loops += (self._watch_orders, self._watch_my_trades)
+            loops += (self._watch_orders, self._watch_my_trades, self._supervise_user_stream)
         self._tasks = [asyncio.create_task(loop(), name=f"ccxt:{loop.__name__}") for loop in loops]
 
     async def _retried(self, call: Callable[[], Awaitable[Any]], what: str) -> Any:
@@ -343,6 +347,20 @@ class CcxtVenue:
             self._log.warning("clock_offset_failed", error=_describe(exc))
         finally:
             self._resyncing = False
+
+    async def _supervise_user_stream(self) -> None:
+        """Binance ends a user-data subscription (``eventStreamTerminated``) without closing the
+        socket; ccxt drops the subscription (keyed by the market type, ``spot``) and its watchers wait
+        for good. Such a client (watchers waiting, that subscription gone) is closed: the watchers
+        fail, and subscribe again."""
+        while not self._closed:
+            await asyncio.sleep(self._user_check_s)
+            for url, client in list(self._ex.clients.items()):
+                waiting = any(str(key).startswith(("orders", "myTrades")) for key in client.futures)
+                if waiting and self._market_type not in client.subscriptions:
+                    self._log.warning("user_stream_ended", url=url)
+                    del self._ex.clients[url]
+                    await client.close()
 
     def _drop_wedged_clients(self) -> None:
         """ccxt 4.5.90: a refused user-data subscribe leaves its ``authenticate:*`` future pending, and

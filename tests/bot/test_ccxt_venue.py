@@ -37,6 +37,7 @@ from mm_bot.venues.ccxt_client import make_exchange
 from mm_bot.venues.ccxt_errors import CredentialsRefused, VenueMismatch
 from mm_bot.wiring import instrument
 from sim.servers.binance import Emulator, EmulatorOptions
+from tests.sim.servers.helpers import OTHER, ccxt_client
 
 INST = Instrument("BTC/USDT", "BTC", "USDT", Decimal("0.01"), Decimal("0.00001"))
 ROOT = Path(__file__).resolve().parents[2]
@@ -229,3 +230,30 @@ async def test_a_journal_of_another_venue_account_is_refused(
         with pytest.raises(ConfigError) as info:
             await live_market(moved, 0, "mmy", journal, Metrics(CollectorRegistry()), time.time_ns, 4)
     assert info.value.problems[0][0] == "journal.live_path"
+
+
+async def test_a_terminated_user_data_subscription_is_noticed_and_renewed() -> None:
+    """Binance ends a user-data subscription (``eventStreamTerminated``) and sends nothing more on it,
+    while ccxt's watchers keep waiting: the venue notices, says ``Disconnected``, subscribes again,
+    and our fills stream again afterwards (review finding: it went unnoticed for good)."""
+    options = EmulatorOptions(seed=2, accounts=(EmulatorOptions().accounts[0], OTHER))
+    async with Emulator(options) as emu:
+        venue = venue_on(emu)
+        await venue.start()
+        events = await _pumped(venue)
+        other = ccxt_client(emu, api_key=OTHER.api_key, secret=OTHER.api_secret)
+        try:
+            await other.load_markets()
+            await asyncio.sleep(0.5)
+            assert emu.terminate_user_streams() == 1
+            await _until(lambda: any(isinstance(e, Disconnected) for e in events))
+            await _until(lambda: any(isinstance(e, Connected) for e in events))
+            bid, ask = emu.exchange("BTC/USDT").best_bid_ask()
+            assert bid is not None and ask is not None and ask - bid >= 2
+            inside = (bid + ask) // 2  # the best bid: ours alone
+            await venue.place(OrderRequest("mmu0000001", Side.BUY, inside, 100, OrderType.POST_ONLY))
+            await other.create_order("BTC/USDT", "limit", "sell", 0.001, inside / 100, {"timeInForce": "IOC"})
+            await _until(lambda: any(isinstance(e, OwnFill) for e in events))  # only the stream says so
+        finally:
+            await other.close()
+            await venue.close()

@@ -105,6 +105,10 @@ class Emulator:
         """The simulator behind ``symbol`` (``BTC/USDT`` or ``BTCUSDT``)."""
         return self.venue.market(symbol.replace("/", "")).exchange
 
+    def terminate_user_streams(self) -> int:
+        """End every user-data subscription the way Binance does (the sockets stay open); how many."""
+        return self._hub.terminate_users(self._clock() // 1_000_000)
+
     def state(self) -> dict[str, Any]:
         """Open orders, every order taken, trades and balances per account, and the faults injected;
         no secrets."""

@@ -141,6 +141,20 @@ class Hub:
             for sid in ids:
                 conn.send(f'{{"subscriptionId":{sid},"event":{raw}}}')
 
+    def terminate_users(self, now_ms: int) -> int:
+        """End every user-data subscription as Binance does (``eventStreamTerminated``, then nothing
+        more on it; the socket stays open). Returns how many ended."""
+        ended = 0
+        for listeners in self._users.values():
+            for conn, ids in list(listeners.items()):
+                for sid in list(ids):
+                    conn.send_json(
+                        {"subscriptionId": sid, "event": {"e": "eventStreamTerminated", "E": now_ms}}
+                    )
+                    self.unsubscribe_user(conn, sid)
+                    ended += 1
+        return ended
+
     def close_all(self) -> None:
         for conn in list(self._connections):
             conn.close()
