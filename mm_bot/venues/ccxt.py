@@ -30,7 +30,6 @@ import ccxt.pro as ccxtpro
 import structlog
 
 from mm_bot.errors import (
-    RateLimited,
     TransientVenueError,
     UnknownOrder,
 )
@@ -55,7 +54,8 @@ from mm_bot.model import (
 )
 from mm_bot.model import OrderRejected as OrderRejectedEvent
 from mm_bot.venues import ccxt_translate as tr
-from mm_bot.venues.ccxt_errors import Recent, VenueMismatch, retry_after_s, venue_error
+from mm_bot.venues.ccxt_errors import Recent, VenueMismatch, retried, retry_after_s, venue_error
+from mm_bot.venues.ccxt_streams import StreamHealth, ended_user_clients, wedged_clients
 
 log = structlog.get_logger("mm_bot.venues.ccxt")
 
@@ -93,9 +93,8 @@ class CcxtVenue:
         self._private = private
         self._user_check_s = user_check_s
         self._market_type = "spot"
-        # streams not (yet) delivering
-        self._down: set[str] = {BOOK_STREAM, USER_STREAM} if private else {BOOK_STREAM}
-        self._announced_down = False  # a Disconnected went out and no Connected since
+
+        self._health = StreamHealth({BOOK_STREAM, USER_STREAM} if private else {BOOK_STREAM})
         self._last_book: BookSnapshot | None = None  # the latest book, re-sent after a reconnect
         self._chores: set[asyncio.Task[Any]] = set()  # client resets, clock resyncs
         self._resyncing = False
@@ -134,21 +133,12 @@ class CcxtVenue:
         self._tasks = [asyncio.create_task(loop(), name=f"ccxt:{loop.__name__}") for loop in loops]
 
     async def _retried(self, call: Callable[[], Awaitable[Any]], what: str) -> Any:
-        """A start-up call, tried again after transient failures (a busy venue, a rate limit) until
-        ``start_timeout_s`` has passed; a refusal is raised at once."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self._start_timeout_s
-        delay = self._retry_delay_s
-        while True:
-            try:
-                return await self._call(call())
-            except TransientVenueError as exc:
-                wait = exc.retry_after_s if isinstance(exc, RateLimited) else delay
-                if loop.time() + wait > deadline:
-                    raise
-                self._log.warning("start_call_failed", call=what, error=_describe(exc), retry_in_s=wait)
-                await asyncio.sleep(wait)
-                delay = min(delay * 2, 5.0)
+        """A start-up call, tried again after transient failures (``ccxt_errors.retried``)."""
+
+        def log(exc: Exception, wait_s: float) -> None:
+            self._log.warning("start_call_failed", call=what, error=_describe(exc), retry_in_s=wait_s)
+
+        return await retried(lambda: self._call(call()), self._start_timeout_s, self._retry_delay_s, log)
 
     async def close(self) -> None:
         self._closed = True
@@ -330,13 +320,14 @@ class CcxtVenue:
 
     def _stream_down(self, stream: str, exc: BaseException) -> None:
         self._log.warning("stream_failed", stream=stream, error=_describe(exc))
-        self._down.add(stream)
         if stream == BOOK_STREAM:
             self._last_book = None  # out of sync now: never the "fresh" book after a reconnect
         else:
-            self._drop_wedged_clients()
-        if not self._announced_down:
-            self._announced_down = True
+            for url, client in wedged_clients(self._ex):
+                self._log.info("ws_client_reset", url=url)
+                del self._ex.clients[url]
+                self._background(client.close())
+        if self._health.failed(stream):
             self._queue.put_nowait(Disconnected(self._clock(), f"{stream}: {_describe(exc)}"))
 
     async def _resync_clock(self) -> None:
@@ -349,28 +340,13 @@ class CcxtVenue:
             self._resyncing = False
 
     async def _supervise_user_stream(self) -> None:
-        """Binance ends a user-data subscription (``eventStreamTerminated``) without closing the
-        socket; ccxt drops the subscription (keyed by the market type, ``spot``) and its watchers wait
-        for good. Such a client (watchers waiting, that subscription gone) is closed: the watchers
-        fail, and subscribe again."""
+        """Close the user-data client once the venue has ended its subscription (``ccxt_streams``)."""
         while not self._closed:
             await asyncio.sleep(self._user_check_s)
-            for url, client in list(self._ex.clients.items()):
-                waiting = any(str(key).startswith(("orders", "myTrades")) for key in client.futures)
-                if waiting and self._market_type not in client.subscriptions:
-                    self._log.warning("user_stream_ended", url=url)
-                    del self._ex.clients[url]
-                    await client.close()
-
-    def _drop_wedged_clients(self) -> None:
-        """ccxt 4.5.90: a refused user-data subscribe leaves its ``authenticate:*`` future pending, and
-        every later subscribe on that WebSocket client waits on it for good. Such a client is closed
-        and forgotten, so the next subscribe starts on a fresh one."""
-        for url, client in list(self._ex.clients.items()):
-            if any(str(key).startswith("authenticate") for key in client.futures):
-                self._log.info("ws_client_reset", url=url)
+            for url, client in ended_user_clients(self._ex, self._market_type):
+                self._log.warning("user_stream_ended", url=url)
                 del self._ex.clients[url]
-                self._background(client.close())
+                await client.close()
 
     def _background(self, work: Coroutine[Any, Any, Any]) -> None:
         task = asyncio.get_running_loop().create_task(work)
@@ -378,11 +354,7 @@ class CcxtVenue:
         task.add_done_callback(self._chores.discard)
 
     def _up(self, stream: str) -> None:
-        if stream not in self._down:
-            return
-        self._down.discard(stream)
-        if not self._down and self._announced_down:
-            self._announced_down = False
+        if self._health.delivered(stream):
             self._log.info("streams_reconnected")
             self._queue.put_nowait(Connected(self._clock()))
             if self._last_book is not None and stream != BOOK_STREAM:

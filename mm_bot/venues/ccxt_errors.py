@@ -8,7 +8,9 @@ unknown (a timeout, a network error, a 5xx, a duplicate client id that may be ou
 
 from __future__ import annotations
 
+import asyncio
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import ccxt.pro as ccxtpro
@@ -66,6 +68,28 @@ def retry_after_s(exchange: Any) -> float:
         return max(float(value), 0.0) if value is not None else DEFAULT_RETRY_AFTER_S
     except ValueError:
         return DEFAULT_RETRY_AFTER_S
+
+
+async def retried(
+    attempt: Callable[[], Awaitable[Any]],
+    timeout_s: float,
+    delay_s: float,
+    on_retry: Callable[[Exception, float], None],
+) -> Any:
+    """``attempt()``, made again after each transient failure (a busy venue, a rate limit: waited out
+    by its Retry-After) until ``timeout_s`` has passed; a refusal is raised at once."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while True:
+        try:
+            return await attempt()
+        except TransientVenueError as exc:
+            wait_s = exc.retry_after_s if isinstance(exc, RateLimited) else delay_s
+            if loop.time() + wait_s > deadline:
+                raise
+            on_retry(exc, wait_s)
+            await asyncio.sleep(wait_s)
+            delay_s = min(delay_s * 2, 5.0)
 
 
 class Recent:
