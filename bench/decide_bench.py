@@ -42,7 +42,7 @@ def run(config_path: str, seconds: float, replays: int = 5) -> dict[str, Any]:
 
 
 def new_core(cfg: AppConfig, mcfg: MarketConfig) -> MarketCore:
-    return MarketCore(market_params(mcfg, cfg.execution), ClientOrderIds("bench"), START_NS)
+    return MarketCore(market_params(mcfg, cfg.execution), ClientOrderIds("mmbench"), START_NS)
 
 
 def _run(cfg: AppConfig, mcfg: MarketConfig, seconds: float, replays: int) -> dict[str, Any]:

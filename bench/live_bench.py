@@ -126,7 +126,13 @@ async def measure(
     journal = Journal.open(tmp / "live.sqlite", synchronous=synchronous)
     probes = Probes()
     market = await live_market(
-        cfg, 0, run_prefix(start), journal, Metrics(CollectorRegistry()), time.time_ns, start
+        cfg,
+        0,
+        run_prefix(start, journal.order_tag),
+        journal,
+        Metrics(CollectorRegistry()),
+        time.time_ns,
+        start,
     )
     venue = market.venue
     assert isinstance(venue, CcxtVenue)

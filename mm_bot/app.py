@@ -114,7 +114,7 @@ async def _run(
 ) -> RunResult:
     metrics = Metrics(registry, clock_ns=clock_ns)
     metrics.set_build_info(opts.mode)
-    prefix = run_prefix(start_ns)
+    prefix = run_prefix(start_ns, journal.order_tag)
     markets: list[Market] = []  # their venues are closed at the end, whatever happens
     try:
         build = live_market if opts.mode == "live" else paper_market

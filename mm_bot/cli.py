@@ -65,6 +65,14 @@ def _build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--seed", type=int, default=0, help="seed of the markets and the faults (default 0)")
     serve.add_argument("--faults", default="", help="name=rate,... (see sim/servers/binance/faults.py)")
     serve.add_argument("--state-json", default=None, help="write orders, trades and balances here at exit")
+    serve.add_argument("--maker-fee-bps", type=float, default=None, help="maker fee, bp (negative: rebate)")
+    serve.add_argument("--taker-fee-bps", type=float, default=None, help="taker fee in bp")
+    serve.add_argument(
+        "--fee-asset",
+        default="received",
+        choices=("received", "quote"),
+        help="fees in the asset a fill brings in (Binance spot without BNB; default) or always in quote",
+    )
     return parser
 
 
@@ -142,6 +150,9 @@ def _cmd_venue_serve(args: argparse.Namespace) -> int:
             seed=args.seed,
             faults=args.faults,
             state_json=args.state_json,
+            fee_asset=args.fee_asset,
+            maker_fee_bps=args.maker_fee_bps,
+            taker_fee_bps=args.taker_fee_bps,
         )
     except OptionError as exc:
         print(f"mm-bot: {exc}", file=sys.stderr)

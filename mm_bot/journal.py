@@ -132,6 +132,7 @@ class Journal(JournalReader):
                 )
             with _write_errors(path):
                 schema.migrate(conn, version)
+                schema.ensure_order_tag(conn)
         except BaseException:
             if conn is not None:
                 conn.close()
@@ -265,7 +266,8 @@ class Journal(JournalReader):
         key = f"t:{f.trade_id}" if f.trade_id else f"ts:{f.ts_ns}:{f.price_ticks}:{f.qty_lots}"
         price, qty = instrument.price_of(f.price_ticks), instrument.qty_of(f.qty_lots)
         row = (f.client_order_id, instrument.symbol, int(f.side), f.price_ticks, f.qty_lots, price, qty)
-        params = (*row, f.fee_quote, f.liquidity.value, f.ts_ns, f.trade_id, key)
+        fees = (f.fee_base, f.fee_other, f.fee_other_asset)
+        params = (*row, f.fee_quote, f.liquidity.value, f.ts_ns, f.trade_id, key, *fees)
         return self._execute(schema.INSERT_FILL, params).rowcount == 1
 
     def set_starting_balances(self, account: str, balances: Mapping[str, float], now_ns: int) -> bool:

@@ -38,6 +38,12 @@ class JournalReader:
     ) -> None:
         self.close()
 
+    @property
+    def order_tag(self) -> str:
+        """What every client order id of this journal's sessions starts with (see ``ensure_order_tag``;
+        ``mm`` for a journal written before there was one)."""
+        return schema.order_tag(self._conn) or "mm"
+
     def sessions(self) -> list[SessionRecord]:
         rows = self._conn.execute(schema.SELECT_SESSIONS + " ORDER BY id")
         return [schema.session_of_row(row) for row in rows]
@@ -58,7 +64,11 @@ class JournalReader:
 
     def totals(self, market: str) -> LedgerTotals:
         """Position, cash flow, fees, volume and count of ``market``'s fills, summed in one scan."""
-        return LedgerTotals(*self._conn.execute(schema.SELECT_TOTALS, (market,)).fetchone())
+        position, notional, fees_quote, volume, count, last, fees_base = self._conn.execute(
+            schema.SELECT_TOTALS, (market,)
+        ).fetchone()
+        other = tuple(self._conn.execute(schema.SELECT_OTHER_FEES, (market,)).fetchall())
+        return LedgerTotals(position, notional, fees_quote, volume, count, last, fees_base, other)
 
     def fill_keys(self, market: str) -> set[tuple[str, str]]:
         """(client order id, trade id) of every stored fill of ``market`` that has a trade id, to seed

@@ -4,23 +4,26 @@ longer statements, and the values its rows are read as (each next to its column 
 
 v1: sessions, orders, fills, decisions, balances. v2: the session ``crashed`` flag, the order state's
 ``reason``, ``starting_balances`` and ``day_baselines``, and an index of fills by time; it drops the
-id of the removed mmap intent ring from ``meta``.
+id of the removed mmap intent ring from ``meta``. v3: fees charged in base or in a third asset, per
+fill, and the journal's own client order id tag in ``meta`` (``order_tag``).
 
 The journal (``mm_bot/journal.py``) refuses a file whose schema is newer than this code.
 """
 
 from __future__ import annotations
 
+import secrets
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Final
 
+from mm_bot.engine.ids import base36
 from mm_bot.engine.order_states import TERMINAL_STATES, OrderState
 from mm_bot.model import Liquidity, OrderType, OwnFill, Side
 
-SCHEMA_VERSION: Final = 2
+SCHEMA_VERSION: Final = 3
 TERMINAL_SQL: Final = ", ".join(f"'{s.value}'" for s in sorted(TERMINAL_STATES, key=lambda s: s.value))
 
 # _MIGRATIONS[i] takes the schema from version i to i + 1; never edit a released one, append.
@@ -103,6 +106,15 @@ _MIGRATIONS: Final[tuple[str, ...]] = (
     );
     DELETE FROM meta WHERE key = 'intent_ring_id';
     """,
+    # 3: fees kept in the asset the venue charged them in (base, or a third asset such as BNB); a
+    # journal that already sent orders keeps the tag its ids carry (``ensure_order_tag`` gives new
+    # journals their own)
+    """
+    ALTER TABLE fills ADD COLUMN fee_base REAL NOT NULL DEFAULT 0;
+    ALTER TABLE fills ADD COLUMN fee_other REAL NOT NULL DEFAULT 0;
+    ALTER TABLE fills ADD COLUMN fee_other_asset TEXT NOT NULL DEFAULT '';
+    INSERT INTO meta (key, value) SELECT 'order_tag', 'mm' WHERE EXISTS (SELECT 1 FROM orders);
+    """,
 )
 
 
@@ -128,6 +140,21 @@ def transaction(conn: sqlite3.Connection) -> Iterator[None]:
 def _open(conn: sqlite3.Connection) -> bool:
     """Whether a transaction is open (a function: the answer changes under every statement)."""
     return conn.in_transaction
+
+
+def ensure_order_tag(conn: sqlite3.Connection) -> None:
+    """Give a journal without one its own client order id tag: ``mm`` and four random base-36
+    characters. Every order the journal's sessions send carries it, so two bots with their own
+    journals on one account and symbol never adopt, cancel or count each other's orders and fills."""
+    with transaction(conn):
+        if order_tag(conn) is None:
+            tag = "mm" + base36(secrets.randbelow(36**4)).rjust(4, "0")
+            conn.execute("INSERT INTO meta (key, value) VALUES ('order_tag', ?)", (tag,))
+
+
+def order_tag(conn: sqlite3.Connection) -> str | None:
+    row = conn.execute("SELECT value FROM meta WHERE key = 'order_tag'").fetchone()
+    return None if row is None else str(row[0])
 
 
 def schema_version(conn: sqlite3.Connection) -> int:
@@ -188,7 +215,10 @@ ORDER_COLUMNS: Final = (
     " session_id, reason"
 )
 SESSION_COLUMNS: Final = "id, mode, started_ns, ended_ns, config_hash, crashed"
-FILL_COLUMNS: Final = "ts_ns, client_order_id, side, price_ticks, qty_lots, liquidity, fee_quote, trade_id"
+FILL_COLUMNS: Final = (
+    "ts_ns, client_order_id, side, price_ticks, qty_lots, liquidity, fee_quote, trade_id,"
+    " fee_base, fee_other, fee_other_asset"
+)
 
 # Built once from constants (never from input), hence the noqa.
 SELECT_ORDERS: Final = f"SELECT {ORDER_COLUMNS} FROM orders"  # noqa: S608
@@ -201,12 +231,18 @@ INSERT_INTENT: Final = (
 )
 INSERT_FILL: Final = (
     "INSERT INTO fills (client_order_id, market, side, price_ticks, qty_lots, price, qty, fee_quote,"
-    " liquidity, ts_ns, trade_id, dedup_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " liquidity, ts_ns, trade_id, dedup_key, fee_base, fee_other, fee_other_asset)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     " ON CONFLICT DO NOTHING"  # the (client_order_id, dedup_key) key: a fill seen before
 )
 SELECT_TOTALS: Final = (
     "SELECT COALESCE(SUM(side * qty_lots), 0), COALESCE(SUM(-side * price_ticks * qty_lots), 0),"
-    " TOTAL(fee_quote), COALESCE(SUM(qty_lots), 0), COUNT(*), MAX(ts_ns) FROM fills WHERE market = ?"
+    " TOTAL(fee_quote), COALESCE(SUM(qty_lots), 0), COUNT(*), MAX(ts_ns), TOTAL(fee_base)"
+    " FROM fills WHERE market = ?"
+)
+SELECT_OTHER_FEES: Final = (
+    "SELECT fee_other_asset, TOTAL(fee_other) FROM fills WHERE market = ? AND fee_other_asset != ''"
+    " GROUP BY fee_other_asset ORDER BY fee_other_asset"
 )
 INSERT_DAY_BASELINE: Final = (
     "INSERT INTO day_baselines (market, day, pnl_quote, set_ns) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING"
@@ -228,5 +264,7 @@ def session_of_row(row: tuple[Any, ...]) -> SessionRecord:
 
 def fill_of_row(row: tuple[Any, ...]) -> OwnFill:
     """A row of ``FILL_COLUMNS``."""
-    ts, cid, side, price, qty, liquidity, fee, trade_id = row
-    return OwnFill(ts, cid, Side(side), price, qty, Liquidity(liquidity), fee, trade_id)
+    ts, cid, side, price, qty, liquidity, fee, trade_id, fee_base, fee_other, other_asset = row
+    return OwnFill(
+        ts, cid, Side(side), price, qty, Liquidity(liquidity), fee, trade_id, fee_base, fee_other, other_asset
+    )

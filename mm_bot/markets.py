@@ -32,7 +32,7 @@ from mm_bot.venues.ccxt_client import make_exchange
 from mm_bot.venues.ccxt_errors import CredentialsRefused, VenueMismatch
 from mm_bot.venues.mirrored import MirroredVenue
 from mm_bot.venues.sim import SimVenue
-from mm_bot.wiring import execution_params, instrument, market_params, refresh_interval_s, sim_exchange
+from mm_bot.wiring import instrument, market_params, refresh_interval_s, sim_exchange
 
 log = structlog.get_logger("mm_bot.markets")
 
@@ -89,7 +89,7 @@ async def live_market(
     """One live market through CCXT: the venue is started (market checked against the config,
     credentials tried) before the core is built from the journal and the venue's balances."""
     mcfg = cfg.markets[index]
-    venue = ccxt_venue(cfg, index, clock_ns)
+    venue = ccxt_venue(cfg, index, journal.order_tag, clock_ns)
     await _start(venue, index)
     try:
         balances = (await venue.account()).balances
@@ -113,8 +113,9 @@ async def live_market(
     return _assemble(cfg, mcfg, core, venue, journal, metrics, clock_ns)
 
 
-def ccxt_venue(cfg: AppConfig, index: int, clock_ns: Callable[[], int] = time.time_ns) -> CcxtVenue:
-    """The CCXT venue of market ``index``, not started; its failures at start become config errors."""
+def ccxt_venue(cfg: AppConfig, index: int, tag: str, clock_ns: Callable[[], int] = time.time_ns) -> CcxtVenue:
+    """The CCXT venue of market ``index`` for the orders whose client ids start with ``tag``, not
+    started; its failures at start become config errors."""
     mcfg, live = cfg.markets[index], cfg.live
     if mcfg.venue != "ccxt":
         what = "the gRPC venue is not available yet" if mcfg.venue == "grpc" else "sim is for --paper"
@@ -140,9 +141,7 @@ def ccxt_venue(cfg: AppConfig, index: int, clock_ns: Callable[[], int] = time.ti
         raise ConfigError(
             [("live.exchange_id", f"ccxt has no exchange {live.exchange_id!r}")], "run"
         ) from None
-    return CcxtVenue(
-        exchange, instrument(mcfg), tag=execution_params(cfg.execution).id_tag, clock_ns=clock_ns
-    )
+    return CcxtVenue(exchange, instrument(mcfg), tag=tag, clock_ns=clock_ns)
 
 
 def _market_data_venue(cfg: AppConfig, index: int, clock_ns: Callable[[], int]) -> CcxtVenue:
@@ -201,7 +200,8 @@ def restored_core(
         day_baseline=_day_baseline(journal, mcfg.symbol, start_ns),
         baseline=starting,
     )
-    core = MarketCore(market_params(mcfg, cfg.execution), ClientOrderIds(prefix), start_ns)
+    params = market_params(mcfg, cfg.execution, journal.order_tag)
+    core = MarketCore(params, ClientOrderIds(prefix), start_ns)
     core.restore(restore)
     if totals.fill_count:
         log.info(

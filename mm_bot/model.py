@@ -172,8 +172,11 @@ class OwnFill:
     price_ticks: int
     qty_lots: int
     liquidity: Liquidity
-    fee_quote: float  # positive is paid, negative a rebate
+    fee_quote: float  # the fee charged in the quote asset; positive is paid, negative a rebate
     trade_id: str = ""
+    fee_base: float = 0.0  # the fee charged in the base asset (Binance spot's default on a buy)
+    fee_other: float = 0.0  # a fee charged in a third asset (e.g. BNB), not valued in quote
+    fee_other_asset: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,9 +2,11 @@
 
 Per market, the DESIGN contract's fields are this session's figures (``quotes_sent``,
 ``cancels_sent``, ``fills``, ``volume_base``, ``pnl_quote``, ``fees_quote``, ``decision_reasons``,
-``decision_latency_us``); ``position_base`` is the position now, and ``cumulative`` holds the
-figures since the journal began (``fills``, ``volume_base``, ``fees_quote``, ``cash_quote``,
-``pnl_quote``). Scripts depend on these names: add fields freely, rename none.
+``decision_latency_us``); ``position_base`` is the position now (net of fees charged in base),
+``fees_base`` and ``fees_other`` ({asset: amount}) the session's fees charged in base or in a third
+asset (those are not in ``pnl_quote``), and ``cumulative`` holds the figures since the journal began
+(``fills``, ``volume_base``, ``fees_quote``, ``cash_quote``, ``pnl_quote``). Scripts depend on these
+names: add fields freely, rename none.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ def market_summary(
     mid = book.mid if book.mid == book.mid else None
     # Session PnL: what the session's trades and the position it started with made, marked from the
     # session's first mid to the last one.
-    start_pos = ledger.start.position_lots * float(inst.lot_size)
+    start_pos = ledger.start.position_lots * float(inst.lot_size) - ledger.start.fees_base
     session_pnl = session.notional_ticklots * tick_lot - session.fees_quote
     if mid is not None:
         session_pnl += core.ledger.position_base * mid - start_pos * book.first_mid
@@ -38,6 +40,8 @@ def market_summary(
         "max_position_base": max_position_base,
         "pnl_quote": session_pnl,
         "fees_quote": session.fees_quote,
+        "fees_base": session.fees_base,
+        "fees_other": dict(session.fees_other),
         "cumulative": {
             "fills": ledger.fills,
             "volume_base": inst.qty_of(ledger.volume_lots),

@@ -45,8 +45,9 @@ def _hhmm_s(text: str | None) -> int:
     return int(hours) * 3600 + int(minutes) * 60
 
 
-def execution_params(e: ExecutionConfig) -> ExecutionParams:
+def execution_params(e: ExecutionConfig, id_tag: str = "mm") -> ExecutionParams:
     return ExecutionParams(
+        id_tag=id_tag,
         request_timeout_ns=e.request_timeout_ms * MS,
         cancel_retry_ns=e.cancel_retry_ms * MS,
         cancel_max_retries=e.cancel_max_retries,
@@ -55,7 +56,9 @@ def execution_params(e: ExecutionConfig) -> ExecutionParams:
     )
 
 
-def market_params(m: MarketConfig, execution: ExecutionConfig | None = None) -> MarketParams:
+def market_params(
+    m: MarketConfig, execution: ExecutionConfig | None = None, id_tag: str = "mm"
+) -> MarketParams:
     s, v, i, h, q, lk, r = m.strategy, m.volatility, m.intensity, m.horizon, m.quoting, m.lockouts, m.risk
     quote = QuoteParams(
         kind=s.kind,
@@ -128,7 +131,7 @@ def market_params(m: MarketConfig, execution: ExecutionConfig | None = None) -> 
         sigma_cap=v.cap or math.inf,
         intensity_fixed=(i.a_per_s, i.k_per_price) if i.source == "fixed" else None,
         intensity=intensity,
-        execution=execution_params(execution or ExecutionConfig()),
+        execution=execution_params(execution or ExecutionConfig(), id_tag),
         order_type=OrderType.POST_ONLY if q.post_only else OrderType.LIMIT,
     )
 

@@ -1,10 +1,11 @@
 """The types at ``SimExchange``'s boundary: its configuration, commands in, events out, query results.
 
 Units: prices are integer ticks, quantities integer lots, times integer nanoseconds, balances and
-fees floats in asset units (quote asset for fees). Every event carries ``ts_ns``, when it is
-delivered to the caller, and ``exchange_ts_ns``, when it happened at the matching engine; private
-events (those with an ``account``) are delivered ``order_latency_ns`` after they happen, public ones
-(``PublicTrade``, ``BookSnapshot``) ``md_latency_ns`` after.
+fees floats in asset units (fees in the quote asset, or in the base asset a buy brings in when
+``ExchangeConfig.fee_asset`` is ``"received"``, as Binance spot charges without BNB). Every event
+carries ``ts_ns``, when it is delivered to the caller, and ``exchange_ts_ns``, when it happened at the
+matching engine; private events (those with an ``account``) are delivered ``order_latency_ns`` after
+they happen, public ones (``PublicTrade``, ``BookSnapshot``) ``md_latency_ns`` after.
 
 Machine-readable reasons:
 - ``OrderRejected.reason``: ``post_only_would_cross``, ``duplicate_client_order_id`` (the id belongs
@@ -59,6 +60,7 @@ RejectReason = Literal[
 ]
 CancelReason = Literal["user", "ioc_remainder", "market_remainder"]
 Liquidity = Literal["maker", "taker"]
+FeeAsset = Literal["quote", "received"]
 Level = tuple[int, int]  # (price_ticks, qty_lots)
 
 
@@ -111,6 +113,7 @@ class ExchangeConfig:
     maker_fee_bps: float = 2.0
     taker_fee_bps: float = 5.0
     market_protection_bps: float = 500.0
+    fee_asset: FeeAsset = "quote"  # "received": a buy pays in the base it receives, a sell in quote
 
     def __post_init__(self) -> None:
         _require(self.order_latency_ns >= 0, f"order_latency_ns must be >= 0, got {self.order_latency_ns}")
@@ -125,6 +128,10 @@ class ExchangeConfig:
             _require(
                 math.isfinite(value) and -1e4 < value < 1e4, f"{name} must be in (-1e4, 1e4), got {value}"
             )
+        _require(
+            self.fee_asset in ("quote", "received"),
+            f"fee_asset must be quote or received, got {self.fee_asset!r}",
+        )
         _require(
             0 < self.market_protection_bps < 1e4,
             f"market_protection_bps must be in (0, 1e4), got {self.market_protection_bps}",
@@ -201,7 +208,8 @@ class CancelRejected:
 
 @dataclass(frozen=True, slots=True)
 class OwnFill:
-    """One match of our order. ``fee_quote`` < 0 is a rebate; ``remaining_lots`` == 0 means done
+    """One match of our order. Its fee is ``fee_quote`` (quote asset) or ``fee_base`` (base asset,
+    with ``fee_asset="received"`` on a buy); < 0 is a rebate. ``remaining_lots`` == 0 means done
     (for IOC/market orders an ``OrderCancelled`` follows if a remainder was not filled)."""
 
     ts_ns: int
@@ -215,6 +223,7 @@ class OwnFill:
     fee_quote: float
     remaining_lots: int
     trade_id: int
+    fee_base: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -117,6 +117,7 @@ class SimExchange:
         buy_lock = 1.0 + max(config.maker_fee_bps, config.taker_fee_bps, 0.0) / 1e4
         self._funds = Funds(inst.base, inst.quote, inst.lot_size, self._tick_lot, buy_lock)
         self._fee = {True: config.maker_fee_bps / 1e4, False: config.taker_fee_bps / 1e4}
+        self._fee_in_base = config.fee_asset == "received"
         self.book = OrderBook()
         self._accounts: dict[str, Account] = {BACKGROUND: Account(BACKGROUND, 0, {})}
         for name, balances in (accounts or {}).items():
@@ -437,8 +438,12 @@ class SimExchange:
             if maker and f.maker_remaining == 0 and oid > 0:
                 self._bg_oid.pop(self._bg_cid.pop(oid, ""), None)
             return
-        fee = notional * self._fee[maker]
-        bal[self._base] += side * base_qty
+        rate = self._fee[maker]
+        if side > 0 and self._fee_in_base:  # a buy pays in the base it receives
+            fee_base, fee = base_qty * rate, 0.0
+        else:
+            fee_base, fee = 0.0, notional * rate
+        bal[self._base] += side * base_qty - fee_base
         bal[self._quote] -= side * notional + fee
         order = self._orders[oid]
         order.remaining -= f.qty
@@ -456,6 +461,7 @@ class SimExchange:
             fee,
             order.remaining,
             self._trade_id,
+            fee_base,
         )
         acct.fills.append(fill)
         self._push(ts, fill)

@@ -112,7 +112,7 @@ class ExecutionParams:
     cancel_max_retries: int = 3  # ... this many times, then the order is looked up by id
     status_retry_ns: int = 1_000_000_000  # between lookups of an order whose fate is unknown
     reconcile_interval_ns: int = 30_000_000_000  # periodic reconciliation
-    id_tag: str = "mm"  # client order ids of every mm-bot session start with this: ours to adopt
+    id_tag: str = "mm"  # the journal's tag: every client id of its sessions starts with it (ours to adopt)
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,8 +7,13 @@ applied: adapters must give one.
 
 Figures are exact where they can be: the position and the volume are integer lots, the trade cash
 flow is an integer in tick x lot units (``notional_ticklots``: sells add, buys subtract price_ticks *
-qty_lots); only fees are floats (venues charge fractional amounts). Cash in quote units is
-``notional_ticklots * tick * lot - fees_quote``; PnL marked at mid m is ``cash + position * lot * m``.
+qty_lots); only fees are floats (venues charge fractional amounts). Fees are kept in the asset the
+venue charged them in: quote (``fees_quote``), base (``fees_base``: Binance spot charges a buy's fee in
+the base it brings in) or a third asset (``fees_other``, e.g. BNB, counted but not valued). Cash in
+quote units is ``notional_ticklots * tick * lot - fees_quote``; what the fills left us holding is
+``position_base = position_lots * lot - fees_base``; PnL marked at mid m is ``cash + position_base * m``
+(third-asset fees are not in it). The strategy's inventory and the position limits count traded lots
+(``position_lots``): a base fee is a fraction of a lot per fill.
 
 The ledger is cumulative over the journal's life (``restore`` continues it after a restart); the
 ``session_*`` figures count this process only.
@@ -36,6 +41,8 @@ class LedgerTotals:
     volume_lots: int = 0
     fill_count: int = 0
     last_fill_ts_ns: int | None = None  # receive time of the last fill
+    fees_base: float = 0.0
+    fees_other: tuple[tuple[str, float], ...] = ()  # (asset, amount) of fees in third assets
 
 
 class Ledger:
@@ -45,6 +52,8 @@ class Ledger:
         self.position_lots = 0
         self.notional_ticklots = 0
         self.fees_quote = 0.0
+        self.fees_base = 0.0
+        self.fees_other: dict[str, float] = {}
         self.volume_lots = 0
         self.fills = 0
         self.max_abs_position_lots = 0
@@ -58,6 +67,8 @@ class Ledger:
         self.position_lots = totals.position_lots
         self.notional_ticklots = totals.notional_ticklots
         self.fees_quote = totals.fees_quote
+        self.fees_base = totals.fees_base
+        self.fees_other = dict(totals.fees_other)
         self.volume_lots = totals.volume_lots
         self.fills = totals.fill_count
         self.max_abs_position_lots = abs(totals.position_lots)
@@ -78,6 +89,10 @@ class Ledger:
         self.position_lots += fill.side * fill.qty_lots
         self.notional_ticklots -= fill.side * fill.price_ticks * fill.qty_lots
         self.fees_quote += fill.fee_quote
+        self.fees_base += fill.fee_base
+        if fill.fee_other:
+            asset = fill.fee_other_asset
+            self.fees_other[asset] = self.fees_other.get(asset, 0.0) + fill.fee_other
         self.volume_lots += fill.qty_lots
         self.fills += 1
         self.max_abs_position_lots = max(self.max_abs_position_lots, abs(self.position_lots))
@@ -90,7 +105,8 @@ class Ledger:
 
     @property
     def position_base(self) -> float:
-        return self.position_lots * self._lot
+        """What the fills left us holding in base units: traded lots minus fees charged in base."""
+        return self.position_lots * self._lot - self.fees_base
 
     def pnl_quote(self, mid: float) -> float:
         """Cash plus the position marked at ``mid`` (cash alone while the mid is unknown)."""
@@ -100,7 +116,13 @@ class Ledger:
 
     def totals(self) -> LedgerTotals:
         return LedgerTotals(
-            self.position_lots, self.notional_ticklots, self.fees_quote, self.volume_lots, self.fills
+            self.position_lots,
+            self.notional_ticklots,
+            self.fees_quote,
+            self.volume_lots,
+            self.fills,
+            fees_base=self.fees_base,
+            fees_other=tuple(sorted(self.fees_other.items())),
         )
 
     def session(self) -> LedgerTotals:
@@ -112,6 +134,8 @@ class Ledger:
             self.fees_quote - s.fees_quote,
             self.volume_lots - s.volume_lots,
             self.fills - s.fill_count,
+            fees_base=self.fees_base - s.fees_base,
+            fees_other=_minus(self.fees_other, dict(s.fees_other)),
         )
 
     def _remember(self, key: tuple[str, str]) -> None:
@@ -121,3 +145,7 @@ class Ledger:
         self._order.append(key)
         if len(self._order) > KEYS_KEPT:
             self._keys.discard(self._order.popleft())
+
+
+def _minus(now: dict[str, float], before: dict[str, float]) -> tuple[tuple[str, float], ...]:
+    return tuple((asset, now[asset] - before.get(asset, 0.0)) for asset in sorted(now))

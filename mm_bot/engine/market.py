@@ -94,6 +94,10 @@ Event = VenueEvent | PlaceUnknown | CancelFailed | OrderStatusResult | Reconcile
 
 class MarketCore:
     def __init__(self, params: MarketParams, ids: ClientOrderIds, start_ns: int) -> None:
+        if not ids.prefix.startswith(params.execution.id_tag):
+            raise ValueError(
+                f"client order ids {ids.prefix!r}... must start with the tag {params.execution.id_tag!r}"
+            )
         self.params = params
         self.instrument = params.instrument
         self._tick = float(params.instrument.tick_size)
@@ -260,7 +264,11 @@ class MarketCore:
         return order
 
     def _on_fill(self, fill: OwnFill, now_ns: int, *, expected: bool) -> None:
-        """Apply a fill to the ledger once; then to the order table, which may not expect it."""
+        """Apply a fill to the ledger once; then to the order table, which may not expect it. A fill
+        of an order without our tag (manual trading or another bot on the account) is not ours."""
+        if not fill.client_order_id.startswith(self.params.execution.id_tag):
+            self.stats.venue["foreign_fill"] += 1
+            return
         if not self.ledger.apply(fill):
             self.stats.malformed["duplicate_fill"] += 1
             return

@@ -15,11 +15,12 @@ unexpected fill and on the periodic timer. Rules:
 - an order we track live that the venue does not list, sent before the report was requested, is
   looked up by client id (it may have filled, been cancelled, or never arrived);
 - balances: for every asset with a baseline, the venue's total must equal the baseline plus what our
-  fills say (base: + position; quote: + cash - fees) within a tolerance; any difference is a
+  fills say (base: + position - base fees; quote: + cash - quote fees) within a tolerance; any difference is a
   mismatch, and a mismatch pulls the market's quotes until a later reconciliation agrees.
 
 Orders whose client id does not start with our tag are someone else's (manual trading on the same
-account): counted, never touched.
+account, another bot with its own journal, or a replaced journal's crashed session): counted, never
+touched. The tag is the journal's (``Journal.order_tag``).
 """
 
 from __future__ import annotations
@@ -64,6 +65,8 @@ class Reconciler:
         self.compare_assets: frozenset[str] = frozenset()  # set by the app: assets no other market moves
         self.reconciled = False  # the venue answered since the start (or the last reconnect)
         self.mismatches: tuple[str, ...] = ()
+        self.foreign_orders = 0  # open orders on the market that are not ours, at the last report
+        self.fills_known_ns = 0  # every fill before this was in a report we applied
         self._due_ns: int | None = start_ns  # None while one is outstanding
         self._again = False  # asked for while one was outstanding: send another once it is answered
 
@@ -87,11 +90,13 @@ class Reconciler:
 
     def request(self, now_ns: int, fills_since: Callable[[], int], *, now: bool = False) -> Reconcile | None:
         """The reconciliation to ask for at ``now_ns``, if one is due (or ``now``) and none is out;
-        it asks for fills since ``fills_since()`` (asked only then) minus a margin."""
+        it asks for fills since ``fills_since()`` (asked only then), or since the last applied report
+        if that is later, minus a margin (a quiet market's reconciliation asks for minutes, not for
+        the month since its last fill)."""
         if self._due_ns is None or not (now or now_ns >= self._due_ns):
             return None
         self._due_ns = None
-        return Reconcile(max(fills_since() - FILL_LOOKBACK_NS, 0))
+        return Reconcile(max(max(fills_since(), self.fills_known_ns) - FILL_LOOKBACK_NS, 0))
 
     def failed(self, now_ns: int) -> None:
         self._due_ns = now_ns if self._again else now_ns + self.execution.status_retry_ns
@@ -106,6 +111,8 @@ class Reconciler:
         compared = {a: v for a, v in self.baseline.items() if a in self.compare_assets}
         result = reconcile(report, table, ledger, compared, instrument, self.execution.id_tag)
         self.mismatches = result.mismatches
+        self.fills_known_ns = max(self.fills_known_ns, report.requested_ns)  # its missed fills get applied
+        self.foreign_orders = result.foreign_orders
         ex = self.execution
         if self._again:  # news arrived after this report was requested: ask again before trusting it
             self._again, self._due_ns = False, now_ns
@@ -181,11 +188,11 @@ def _balance_mismatches(
 ) -> tuple[str, ...]:
     assert report.balances is not None
     tick, lot = float(instrument.tick_size), float(instrument.lot_size)
-    position = ledger.position_lots + sum(f.side * f.qty_lots for f in missed)
+    position = ledger.position_base + sum(f.side * f.qty_lots * lot - f.fee_base for f in missed)
     cash = ledger.cash_quote + sum(
         -f.side * f.price_ticks * f.qty_lots * tick * lot - f.fee_quote for f in missed
     )
-    expected = {instrument.base: position * lot, instrument.quote: cash}
+    expected = {instrument.base: position, instrument.quote: cash}
     out = []
     for asset, change in expected.items():
         if asset not in baseline:

@@ -44,6 +44,7 @@ class Recorder:
         self._day = core.risk.day
         self._baseline = dict(core.reconciler.baseline)
         self._log = log.bind(market=self.symbol)
+        self._foreign_logged = 0  # foreign open orders last warned of
         if metrics is not None:
             metrics.watch(decisions=core.stats.decisions, dropped=core.book.dropped)
 
@@ -127,8 +128,15 @@ class Recorder:
             )
         if isinstance(event, OrderRejectedEvent):
             self._log.info("order_rejected", cid=event.client_order_id, reason=event.reason)
-        elif isinstance(event, ReconcileResult) and core.reconciler.mismatches:
-            self._log.warning("reconcile_mismatch", problems=list(core.reconciler.mismatches))
+        elif isinstance(event, ReconcileResult):
+            if core.reconciler.mismatches:
+                self._log.warning("reconcile_mismatch", problems=list(core.reconciler.mismatches))
+            foreign = core.reconciler.foreign_orders
+            if foreign and foreign != self._foreign_logged:
+                # Not ours to touch: manual orders, another bot's, or those of a journal replaced
+                # after a crash (then cancel them by hand: nothing else will).
+                self._log.warning("foreign_orders_open", count=foreign, tag=core.params.execution.id_tag)
+            self._foreign_logged = foreign
 
     # ------------------------------------------------------------------------------ metrics
     def _export(self, m: MarketMetrics, event: Event, orders: list[Order], fills: list[OwnFill]) -> None:

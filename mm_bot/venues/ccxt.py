@@ -60,6 +60,9 @@ from mm_bot.venues.ccxt_streams import StreamHealth, ended_user_clients, wedged_
 log = structlog.get_logger("mm_bot.venues.ccxt")
 
 BOOK_STREAM, USER_STREAM = "book", "user"
+FILLS_WINDOW_MS = 24 * 3_600_000 - 1  # Binance answers a myTrades time query for 24 hours at most
+CLOCK_SLACK_MS = 60_000  # the venue's clock may run ahead of ours: ask a little past our now
+FILLS_HISTORY_MS = 90 * 24 * 3_600_000  # fills older than this are not asked for (a day per request)
 
 
 class CcxtVenue:
@@ -221,10 +224,25 @@ class CcxtVenue:
             raise TransientVenueError(f"order {client_order_id}: {exc}") from None
 
     async def fills_since(self, since_ns: int) -> list[OwnFill]:
-        """Our fills at or after ``since_ns`` (every page), each with its order's client id."""
-        since_ms, seen, out = since_ns // 1_000_000, set(), []
+        """Our fills at or after ``since_ns``, each with its order's client id. Binance answers a
+        time query for at most 24 hours (``startTime`` alone: the day after it), so the span up to
+        now is asked for a day at a time, each day page by page, for at most ``FILLS_HISTORY_MS``."""
+        seen: set[str] = set()
+        out: list[OwnFill] = []
+        start_ms, now_ms = since_ns // 1_000_000, self._clock() // 1_000_000 + CLOCK_SLACK_MS
+        if start_ms < now_ms - FILLS_HISTORY_MS:
+            log.warning("fills_history_capped", market=self._symbol, asked_since_ms=start_ms, days=90)
+            start_ms = now_ms - FILLS_HISTORY_MS
+        while start_ms <= now_ms:
+            end_ms = min(start_ms + FILLS_WINDOW_MS, now_ms)
+            await self._fills_between(start_ms, end_ms, seen, out)
+            start_ms = end_ms + 1
+        return out
+
+    async def _fills_between(self, start_ms: int, end_ms: int, seen: set[str], out: list[OwnFill]) -> None:
         while True:
-            trades = await self._call(self._ex.fetch_my_trades(self._symbol, since_ms, 1000))
+            query = {"endTime": end_ms}
+            trades = await self._call(self._ex.fetch_my_trades(self._symbol, start_ms, 1000, query))
             fresh = [t for t in trades if str(t.get("id")) not in seen]
             for trade in fresh:
                 seen.add(str(trade.get("id")))
@@ -233,8 +251,8 @@ class CcxtVenue:
                 if fill is not None:
                     out.append(fill)
             if len(trades) < 1000 or not fresh:
-                return out
-            since_ms = max(int(t.get("timestamp") or since_ms) for t in trades)
+                return
+            start_ms = max(int(t.get("timestamp") or start_ms) for t in trades)
 
     async def account(self) -> AccountSnapshot:
         balance = await self._call(self._ex.fetch_balance())

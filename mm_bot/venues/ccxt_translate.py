@@ -143,7 +143,18 @@ def open_order(instrument: Instrument, order: Mapping[str, Any]) -> OpenOrder | 
 
 
 def own_fill(instrument: Instrument, trade: Mapping[str, Any], client_order_id: str, now_ns: int) -> OwnFill:
-    """One of our trades; the fee in quote units (positive paid, negative a rebate)."""
+    """One of our trades, its fee kept in the asset the venue charged it in (positive paid, negative
+    a rebate): quote, base (Binance spot charges a buy in the asset it brings in) or a third asset."""
+    fee = trade.get("fee") or {}
+    cost = float(fee.get("cost") or 0.0)
+    currency = fee.get("currency") or instrument.quote
+    in_quote = in_base = other = 0.0
+    if currency == instrument.quote:
+        in_quote = cost
+    elif currency == instrument.base:
+        in_base = cost
+    else:
+        other = cost
     return OwnFill(
         ts_ns=now_ns,
         client_order_id=client_order_id,
@@ -151,21 +162,12 @@ def own_fill(instrument: Instrument, trade: Mapping[str, Any], client_order_id: 
         price_ticks=ticks(instrument, trade.get("price")),
         qty_lots=lots(instrument, trade.get("amount")),
         liquidity=Liquidity.MAKER if trade.get("takerOrMaker") == "maker" else Liquidity.TAKER,
-        fee_quote=fee_quote(instrument, trade),
+        fee_quote=in_quote,
         trade_id=str(trade.get("id") or ""),
+        fee_base=in_base,
+        fee_other=other,
+        fee_other_asset=str(currency) if other else "",
     )
-
-
-def fee_quote(instrument: Instrument, trade: Mapping[str, Any]) -> float:
-    """The trade's fee in the quote asset; a fee in the base asset is valued at the trade's price."""
-    fee = trade.get("fee") or {}
-    cost = fee.get("cost")
-    if cost is None:
-        return 0.0
-    cost = float(cost)
-    if fee.get("currency") == instrument.base:
-        return cost * float(trade.get("price") or 0.0)
-    return cost
 
 
 def trade_client_id(trade: Mapping[str, Any]) -> str | None:

@@ -72,6 +72,7 @@ def to_model_event(e: sev.Event, account: str) -> VenueEvent | None:
             liquidity,
             e.fee_quote,
             str(e.trade_id),
+            fee_base=e.fee_base,
         )
     if isinstance(e, sev.OrderAccepted):
         return OrderAccepted(e.ts_ns, e.client_order_id)

@@ -17,7 +17,7 @@ BID, ASK = 5_999_990, 6_000_010  # best bid / ask in ticks of 0.01: mid 60000.00
 
 
 class CoreDriver:
-    def __init__(self, p: MarketParams, start_ns: int, position_lots: int = 0, prefix: str = "t") -> None:
+    def __init__(self, p: MarketParams, start_ns: int, position_lots: int = 0, prefix: str = "mmt") -> None:
         self.core = MarketCore(p, ClientOrderIds(prefix), start_ns)
         if position_lots:
             self.core.restore(CoreRestore(totals=LedgerTotals(position_lots=position_lots)))

@@ -96,7 +96,7 @@ def venue_view(url: str) -> dict[str, Any]:
                     await ex.load_markets()
                     return {
                         "open_orders": await ex.fetch_open_orders(SYMBOL),
-                        "trades": await ex.fetch_my_trades(SYMBOL, 0, 1000),
+                        "trades": await ex.fetch_my_trades(SYMBOL, None, 1000),  # the latest: all of a run
                         "balance": await ex.fetch_balance(),
                     }
                 except (ccxtpro.NetworkError, ccxtpro.OperationFailed, ccxtpro.InvalidNonce):

@@ -75,8 +75,8 @@ def test_order_report_and_open_order() -> None:
         tr.order_report(INST, {**order, "status": "weird"}, "mmX")
 
 
-def test_own_fill_fee_in_quote_whatever_the_fee_asset() -> None:
-    """A fee charged in the base asset is valued at the trade's price; a rebate stays negative."""
+def test_own_fill_keeps_the_fee_in_the_asset_charged() -> None:
+    """Quote, base and third-asset fees each land in their own field; a rebate stays negative."""
     trade = {"id": 77, "side": "sell", "price": 60000.0, "amount": 0.001, "takerOrMaker": "maker",
              "fee": {"cost": -0.003, "currency": "USDT"}}  # fmt: skip
     fill = tr.own_fill(INST, trade, "mmX", NOW)
@@ -84,7 +84,11 @@ def test_own_fill_fee_in_quote_whatever_the_fee_asset() -> None:
         "77", Side.SELL, 100, Liquidity.MAKER, -0.003,
     )  # fmt: skip
     base_fee = {**trade, "fee": {"cost": 0.000001, "currency": "BTC"}, "takerOrMaker": "taker"}
-    assert tr.own_fill(INST, base_fee, "mmX", NOW).fee_quote == pytest.approx(0.06)
+    in_base = tr.own_fill(INST, base_fee, "mmX", NOW)
+    assert (in_base.fee_quote, in_base.fee_base, in_base.fee_other) == (0.0, 0.000001, 0.0)
+    bnb = tr.own_fill(INST, {**trade, "fee": {"cost": 0.0002, "currency": "BNB"}}, "mmX", NOW)
+    assert (bnb.fee_quote, bnb.fee_base, bnb.fee_other, bnb.fee_other_asset) == (0.0, 0.0, 0.0002, "BNB")
+    assert tr.own_fill(INST, {**trade, "fee": None}, "mmX", NOW).fee_quote == 0.0
     assert tr.trade_client_id({"info": {"c": "mmY", "C": ""}}) == "mmY"
 
 

@@ -223,12 +223,13 @@ async def test_a_journal_of_another_venue_account_is_refused(
         journal.set_starting_balances(f"live/binance/{emu.base_url}/BTC/USDT", {"BTC": 1.0}, 1)
         fill = OwnFill(2, "mm1", Side.BUY, 6_000_000, 100, Liquidity.MAKER, 0.0, "t1")
         journal.record_fill(fill, instrument(cfg.markets[0]))
-        market = await live_market(cfg, 0, "mmx", journal, Metrics(CollectorRegistry()), time.time_ns, 3)
+        tag = journal.order_tag
+        market = await live_market(cfg, 0, f"{tag}x", journal, Metrics(CollectorRegistry()), time.time_ns, 3)
         await market.venue.close()
         other = emu.base_url.replace("127.0.0.1", "localhost")
         moved = load_config(ROOT / "config.yaml", environ={**env, "MM_BOT__live__endpoint": other})
         with pytest.raises(ConfigError) as info:
-            await live_market(moved, 0, "mmy", journal, Metrics(CollectorRegistry()), time.time_ns, 4)
+            await live_market(moved, 0, f"{tag}y", journal, Metrics(CollectorRegistry()), time.time_ns, 4)
     assert info.value.problems[0][0] == "journal.live_path"
 
 
@@ -254,6 +255,34 @@ async def test_a_terminated_user_data_subscription_is_noticed_and_renewed() -> N
             await venue.place(OrderRequest("mmu0000001", Side.BUY, inside, 100, OrderType.POST_ONLY))
             await other.create_order("BTC/USDT", "limit", "sell", 0.001, inside / 100, {"timeInForce": "IOC"})
             await _until(lambda: any(isinstance(e, OwnFill) for e in events))  # only the stream says so
+        finally:
+            await other.close()
+            await venue.close()
+
+
+async def test_fills_of_days_ago_are_asked_for_a_day_at_a_time() -> None:
+    """Binance answers ``myTrades`` by time for 24 hours at most (``startTime`` alone: the day after
+    it). Fills since three days ago, our last known fill before downtime, must still include the
+    fill of a minute ago (with ``startTime`` alone the venue would answer the day three days ago)."""
+    options = EmulatorOptions(seed=2, accounts=(EmulatorOptions().accounts[0], OTHER))
+    async with Emulator(options) as emu:
+        venue = venue_on(emu)
+        await venue.start()
+        other = ccxt_client(emu, api_key=OTHER.api_key, secret=OTHER.api_secret)
+        try:
+            await other.load_markets()
+            bid, ask = emu.exchange("BTC/USDT").best_bid_ask()
+            assert bid is not None and ask is not None and ask - bid >= 2
+            inside = (bid + ask) // 2
+            await venue.place(OrderRequest("mmd0000001", Side.BUY, inside, 100, OrderType.POST_ONLY))
+            await other.create_order("BTC/USDT", "limit", "sell", 0.001, inside / 100, {"timeInForce": "IOC"})
+            three_days_ago = time.time_ns() - 3 * 86_400 * 10**9
+            fills = await venue.fills_since(three_days_ago)
+            assert [(f.client_order_id, f.qty_lots) for f in fills] == [("mmd0000001", 100)]
+            with pytest.raises(Exception, match="More than 24 hours"):  # the venue's rule, as Binance's
+                await other.fetch_my_trades(
+                    "BTC/USDT", three_days_ago // 10**6, None, {"endTime": int(time.time() * 1000)}
+                )
         finally:
             await other.close()
             await venue.close()

@@ -29,7 +29,7 @@ def glft_core(horizon_kind: str, session_s: float = 3600.0) -> MarketCore:
         horizon=HorizonParams(horizon_kind, tau_s=60.0, session_length_s=session_s),  # type: ignore[arg-type]
         volatility=None,
     )
-    return reconciled(MarketCore(p, ClientOrderIds("g"), T0), T0)
+    return reconciled(MarketCore(p, ClientOrderIds("mmg"), T0), T0)
 
 
 def quoted(core: MarketCore, now_ns: int) -> tuple[int, int]:

@@ -155,7 +155,7 @@ class Driver(CoreDriver):
     """The shared core driver, starting at this module's noon."""
 
     def __init__(self, p: MarketParams, position_lots: int = 0) -> None:
-        super().__init__(p, T0, position_lots, prefix="z")
+        super().__init__(p, T0, position_lots, prefix="mmz")
 
     def settle(self, cmds: Sequence[Command], ts_ns: int) -> list[Command]:
         """Ack every place and confirm every cancel, and the same for what that triggers."""

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from mm_bot.engine.ledger import Ledger
 from mm_bot.engine.order_states import OrderState
 from mm_bot.journal import (
     SCHEMA_VERSION,
@@ -46,9 +47,9 @@ def test_open_creates_schema_in_wal_mode(tmp_path: Path) -> None:
     """A new journal stores its schema version in meta and uses WAL mode."""
     path = tmp_path / "var" / "journal-paper.sqlite"
     with Journal.open(path) as journal:
-        assert journal.schema_version == SCHEMA_VERSION == 2
+        assert journal.schema_version == SCHEMA_VERSION == 3
         conn = reader(path)
-        assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("2",)
+        assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("3",)
         assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
         conn.close()
 
@@ -128,6 +129,26 @@ def test_totals_are_exact_sums_over_the_fills(tmp_path: Path) -> None:
         assert journal.totals(ETH.symbol) == LedgerTotals(-100, 700, 0.01, 100, 1, 99)
 
 
+def test_fees_in_base_and_third_assets_survive_a_restart(tmp_path: Path) -> None:
+    """Fees charged in base and in BNB are stored per fill and summed by asset when the journal is
+    reopened: a restarted ledger holds the same position net of base fees."""
+    path = tmp_path / "j.sqlite"
+    buy = OwnFill(10, "b1", Side.BUY, 1000, 5, Liquidity.MAKER, 0.0, "t1", fee_base=0.00002)
+    bnb = OwnFill(11, "a1", Side.SELL, 1010, 2, Liquidity.TAKER, 0.0, "t2", 0.0, 0.003, "BNB")
+    quote = OwnFill(12, "a2", Side.SELL, 1010, 1, Liquidity.TAKER, 0.25, "t3")
+    with Journal.open(path) as journal:
+        for fill in (buy, bnb, quote):
+            journal.record_fill(fill, BTC)
+    with Journal.open(path) as journal:
+        totals = journal.totals(BTC.symbol)
+        assert journal.fills(BTC.symbol) == [buy, bnb, quote]
+    assert totals == LedgerTotals(2, -5000 + 3030, 0.25, 8, 3, 12, 0.00002, (("BNB", 0.003),))
+    ledger = Ledger(float(BTC.tick_size), float(BTC.lot_size))
+    ledger.restore(totals, ())
+    assert ledger.position_base == pytest.approx(2 * float(BTC.lot_size) - 0.00002)
+    assert ledger.fees_other == {"BNB": 0.003}
+
+
 def test_volume_of_100k_tiny_fills_is_an_exact_integer(tmp_path: Path) -> None:
     """100,000 fills of 0.00001 sum to exactly 100,000 lots, where the float sum of qty is off."""
     sats = Instrument("BTC/USDT", "BTC", "USDT", tick_size=Decimal("0.01"), lot_size=Decimal("0.00001"))
@@ -136,7 +157,9 @@ def test_volume_of_100k_tiny_fills_is_an_exact_integer(tmp_path: Path) -> None:
         side = Side.BUY if i % 3 else Side.SELL
         price = 6_000_000 + i % 101
         amounts = (price, 1, sats.price_of(price), sats.qty_of(1))
-        rows.append((f"c{i}", sats.symbol, int(side), *amounts, 0.0, "maker", i, f"t{i}", f"t:t{i}"))
+        rows.append(
+            (f"c{i}", sats.symbol, int(side), *amounts, 0.0, "maker", i, f"t{i}", f"t:t{i}", 0.0, 0.0, "")
+        )
     with Journal.open(tmp_path / "j.sqlite") as journal:
         with transaction(journal._conn):
             journal._conn.executemany(INSERT_FILL, rows)  # record_fill's statement
@@ -327,6 +350,7 @@ def test_decisions_are_written_in_batches(tmp_path: Path) -> None:
 CRASH_AFTER_INTENT = """
 import os, sys
 from decimal import Decimal
+from mm_bot.engine.ledger import Ledger
 from mm_bot.engine.order_states import OrderState
 from mm_bot.journal import Journal
 from mm_bot.model import Instrument, Liquidity, OrderRequest, OwnFill, Side
@@ -393,7 +417,7 @@ def test_newer_schema_is_refused(tmp_path: Path) -> None:
     conn.close()
     with pytest.raises(JournalError, match="schema v99 is newer"):
         Journal.open(path)
-    with pytest.raises(JournalError, match="schema v99, this mm-bot reads v2"):
+    with pytest.raises(JournalError, match="schema v99, this mm-bot reads v3"):
         Journal.open_readonly(path)
 
 
@@ -420,15 +444,31 @@ def write_v1_journal(path: Path) -> None:
     conn.close()
 
 
-def test_v1_journal_is_migrated_to_v2(tmp_path: Path) -> None:
-    """A v1 file opens at v2 with its rows kept, new columns defaulted and new tables usable."""
+def test_each_new_journal_has_its_own_order_tag_and_keeps_it(tmp_path: Path) -> None:
+    """Two bots with their own journals on one account never share a client id tag (so neither
+    adopts, cancels or counts the other's orders); a journal keeps its tag across reopenings."""
+    tags = []
+    for name in ("a", "b", "c"):
+        with Journal.open(tmp_path / f"{name}.sqlite") as journal:
+            tags.append(journal.order_tag)
+    assert len(set(tags)) == 3
+    assert all(len(t) == 6 and t.startswith("mm") and t.isalnum() for t in tags)
+    with Journal.open(tmp_path / "a.sqlite") as journal:
+        assert journal.order_tag == tags[0]
+    with Journal.open_readonly(tmp_path / "a.sqlite") as reader_:
+        assert reader_.order_tag == tags[0]
+
+
+def test_v1_journal_is_migrated_to_the_current_version(tmp_path: Path) -> None:
+    """A v1 file opens at the current version with its rows kept, new columns defaulted and new
+    tables usable."""
     path = tmp_path / "j.sqlite"
     write_v1_journal(path)
     with pytest.raises(JournalError, match="open it once read-write to migrate"):
         Journal.open_readonly(path)
     for _ in range(2):
         with Journal.open(path) as journal:
-            assert journal.schema_version == 2
+            assert journal.schema_version == SCHEMA_VERSION == 3
             [o2] = journal.open_orders("BTC/USDT")
             assert (o2.client_order_id, o2.state, o2.session_id, o2.reason) == ("o2", OrderState.OPEN, 2, "")
             assert journal.totals("BTC/USDT") == LedgerTotals(4, -5000 + 1010, 0.01, 6, 2, 13)
@@ -438,7 +478,11 @@ def test_v1_journal_is_migrated_to_v2(tmp_path: Path) -> None:
             assert [(s.id, s.crashed) for s in journal.sessions()] == [(1, False), (2, False)]
             assert [s.id for s in journal.crashed_sessions()] == [2]
             conn = reader(path)
-            assert conn.execute("SELECT key FROM meta").fetchall() == [("schema_version",)]
+            assert conn.execute("SELECT key FROM meta ORDER BY key").fetchall() == [
+                ("order_tag",),
+                ("schema_version",),
+            ]
+            assert journal.order_tag == "mm"  # its orders' ids carry the old tag: still ours
             assert conn.execute("SELECT COUNT(*) FROM decisions").fetchone() == (1,)
             conn.close()
     with Journal.open(path) as journal:

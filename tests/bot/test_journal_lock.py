@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from mm_bot.engine.order_states import OrderState
-from mm_bot.journal import Journal, JournalError, JournalLocked, LedgerTotals
+from mm_bot.journal import SCHEMA_VERSION, Journal, JournalError, JournalLocked, LedgerTotals
 
 HOLDER = """
 import sys
@@ -71,7 +71,7 @@ def test_second_writer_in_another_process_is_refused_naming_the_holder(tmp_path:
         assert stop(child) == 0
     with Journal.open(path) as journal:
         assert Path(f"{path}.lock").read_text() == f"{os.getpid()}\n"
-        assert journal.schema_version == 2
+        assert journal.schema_version == SCHEMA_VERSION
 
 
 def test_sigkilled_writer_releases_the_lock(tmp_path: Path) -> None:

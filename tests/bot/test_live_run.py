@@ -30,7 +30,13 @@ def journal_fills(path: Path) -> tuple[list[str], int]:
 
 def test_live_run_quotes_fills_and_leaves_the_venue_as_its_journal_says(tmp_path: Path) -> None:
     journal, summary = tmp_path / "live.sqlite", tmp_path / "summary.json"
-    with emulator(tmp_path, "--seed", "5") as (url, state):
+    fees = (
+        "--maker-fee-bps",
+        "10",
+        "--taker-fee-bps",
+        "10",
+    )  # Binance spot's base tier, charged in BTC on buys
+    with emulator(tmp_path, "--seed", "5", *fees) as (url, state):
         result = run_bot(url, journal, "--duration", "20", "--summary-json", str(summary), **FAST_FILLS)
         assert result.returncode == 0, result.stderr[-3000:]
         m = json.loads(summary.read_text())["markets"][SYMBOL]
@@ -39,9 +45,13 @@ def test_live_run_quotes_fills_and_leaves_the_venue_as_its_journal_says(tmp_path
         trade_ids, position_lots = journal_fills(journal)
         assert venue["open_orders"] == []
         assert sorted(trade_ids) == sorted(str(t["id"]) for t in venue["trades"])  # each once
+        # The emulator charges a buy's fee in BTC, as Binance does: the position counts it exactly.
+        base_fees = sum(float(t["fee"]["cost"]) for t in venue["trades"] if t["fee"]["currency"] == "BTC")
         base_change = venue["balance"]["total"]["BTC"] - 1.0
-        assert round(base_change / LOT) == position_lots
-        assert m["position_base"] == pytest.approx(base_change, abs=LOT / 2)
+        assert round((base_change + base_fees) / LOT) == position_lots
+        assert base_fees > LOT / 2 and m["fees_base"] == pytest.approx(base_fees, abs=1e-12)
+        assert m["position_base"] == pytest.approx(base_change, abs=1e-7)  # 8-decimal commissions
+        assert m["reconcile_mismatches"] == []  # more than the half-lot tolerance, and counted
     assert json.loads(state.read_text())["accounts"]["main"]["open_orders"] == []
 
 
@@ -81,6 +91,9 @@ def test_sigkill_mid_run_then_restart_loses_no_fill_and_cleans_up(tmp_path: Path
     assert account["open_orders"] == []
     ids = [o["clientOrderId"] for o in account["orders"]]
     assert len(ids) > len(left) and len(set(ids)) == len(ids)  # no order was sent twice
+    with Journal.open_readonly(journal) as reader:
+        tag = reader.order_tag  # the journal's own: another bot's journal has another
+    assert len(tag) == 6 and all(i.startswith(tag) for i in ids)
 
 
 def test_credentials_never_reach_logs_summary_journal_or_metrics(tmp_path: Path) -> None:

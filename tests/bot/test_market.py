@@ -104,7 +104,7 @@ def side_labels(cmds: Sequence[Command], side: Side) -> list[str]:
 class Harness(CoreDriver):
     """The shared core driver with this module's defaults and a two-level book."""
 
-    def __init__(self, p: MarketParams | None = None, position_lots: int = 0, prefix: str = "t") -> None:
+    def __init__(self, p: MarketParams | None = None, position_lots: int = 0, prefix: str = "mmt") -> None:
         super().__init__(p or params(), T0, position_lots, prefix)
 
     def snapshot(self, ts_ns: int, seq: int, bid: int, ask: int) -> BookSnapshot:
@@ -570,14 +570,17 @@ def test_replayed_fill_is_not_counted_twice() -> None:
 
 
 def test_unexpected_fill_is_applied_and_triggers_a_reconcile() -> None:
-    """A fill for an order our table does not know is still ours (it came on our account): the
-    position moves, and a reconciliation is asked for at once."""
+    """A fill for an order with our tag that our table does not know (a crashed session's) is still
+    ours: the position moves, and a reconciliation is asked for at once. One without our tag
+    (manual trading, another bot) is not ours."""
     h = Harness()
     h.start()
     reconciles = h.core.stats.venue["reconciles"]
-    h.feed(OwnFill(T0 + S, "nope", Side.BUY, BID, 5, Liquidity.MAKER, 0.0, "t9"))
+    h.feed(OwnFill(T0 + S, "mmnope", Side.BUY, BID, 5, Liquidity.MAKER, 0.0, "t9"))
     assert h.core.ledger.position_lots == 5 and h.core.stats.venue["unexpected_fill"] == 1
     assert h.core.stats.venue["reconciles"] == reconciles + 1
+    h.feed(OwnFill(T0 + S, "manual1", Side.BUY, BID, 5, Liquidity.MAKER, 0.0, "t10"))
+    assert h.core.ledger.position_lots == 5 and h.core.stats.venue["foreign_fill"] == 1
 
 
 def test_a_heartbeat_decides_like_a_tick_and_unknown_events_are_refused() -> None:
@@ -812,7 +815,7 @@ def test_random_sequences_keep_position_and_one_quote_per_side(
 ) -> None:
     """Over random books, acks, rejects, fills and cancels: no Place can breach max position, and a
     side never has two live orders unless the older ones are pending cancel."""
-    core = MarketCore(params(), ClientOrderIds("h"), T0)
+    core = MarketCore(params(), ClientOrderIds("mmh"), T0)
     core.restore(CoreRestore(totals=LedgerTotals(position_lots=start)))
     venue = ToyVenue(core)
     venue.step((0, 0, 10, 0))
@@ -829,14 +832,14 @@ def test_same_events_give_same_commands(seed: int) -> None:
     """Replaying a recorded event stream into a fresh core (default config, EWMA sigma) gives the
     same commands, byte for byte."""
     rng = random.Random(seed)
-    first = MarketCore(default_params(), ClientOrderIds("d"), T0)
+    first = MarketCore(default_params(), ClientOrderIds("mmd"), T0)
     venue = ToyVenue(first)
     venue.step((0, 0, 10, 0))
     while len(venue.log) < 600:
         venue.step((rng.choice(KINDS), rng.randint(-300, 300), rng.randint(0, 10_000), rng.randint(0, 1_200)))
     assert first.quoter.vol is not None and first.quoter.vol.is_warm  # the estimator state matters too
     assert sum(len(places(c)) for _, c in venue.log) > 50 and first.ledger.fills > 10
-    second = MarketCore(default_params(), ClientOrderIds("d"), T0)
+    second = MarketCore(default_params(), ClientOrderIds("mmd"), T0)
     second.start(T0)
     replay = [repr(second.on_event(event, event.ts_ns)) for event, _ in venue.log]
     assert replay == [repr(cmds) for _, cmds in venue.log]

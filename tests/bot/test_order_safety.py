@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from structlog.testing import capture_logs
 
 from mm_bot.config import load_config
 from mm_bot.engine.ids import ClientOrderIds
@@ -392,3 +393,29 @@ async def test_a_cancelled_runner_still_cancels_its_orders() -> None:
     with pytest.raises(asyncio.CancelledError):
         await task
     assert venue.our_open_orders() == []
+
+
+async def test_another_journals_order_is_left_alone_and_warned_of() -> None:
+    """An order on the account whose client id carries another journal's tag (another bot, or a
+    journal replaced after a crash) is neither adopted nor cancelled, its fill is not ours, and the
+    operator is warned once."""
+    cfg = load_config(ROOT / "config.yaml", environ=FAST)
+    start = clock_ns()
+    venue = FaultyVenue(quiet_exchange(start))
+    params = market_params(cfg.markets[0], cfg.execution, "mmaaaa")
+    core = MarketCore(params, ClientOrderIds("mmaaaa1"), start)
+    core.reconciler.compare_assets = frozenset()  # the other bot's fill moves the shared balances
+    other = sev.PlaceOrder("me", "mmbbbb10000000", sev.Side.BUY, BEST_BID - 50, 10, sev.OrderType.LIMIT)
+    venue.exchange.submit(other, start)
+    with capture_logs() as logs:
+        async with running(core, venue):
+            await wait_for(lambda: settled(core) and core.reconciler.reconciled)
+            venue.sweep(Side.BUY, BEST_BID - 50)  # trades through our bid and the other's
+            await wait_for(lambda: core.ledger.fills > 0 and settled(core))
+            await asyncio.sleep(0.6)  # a periodic reconciliation with the other's fill in the report
+    assert all(f.client_order_id.startswith("mmaaaa") for f in core.ledger.applied)
+    assert core.ledger.position_lots == venue.position_lots() - 10  # the other's 10 lots are not ours
+    warned = [e for e in logs if e["event"] == "foreign_orders_open"]
+    assert warned and warned[0]["count"] == 1 and warned[0]["tag"] == "mmaaaa"
+    assert core.stats.venue.get("orphans", 0) == 0
+    assert core.stats.venue["foreign_fill"] >= 1  # delivered on the account's stream, and ignored

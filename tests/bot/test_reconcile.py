@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
+
 from mm_bot.engine.ledger import Ledger
 from mm_bot.engine.orders import OrderTable
 from mm_bot.engine.reconcile import reconcile
@@ -137,3 +139,52 @@ def test_reconcile_changes_nothing() -> None:
         report([OpenOrder("mmx", Side.BUY, 1, 1, 1)], [fill], {"BTC": 5.0}), table, ledger, BASE, INST, "mm"
     )
     assert table.version == version and ledger.fills == fills and not ledger.seen(fill)
+
+
+def test_fees_charged_in_the_base_asset_reconcile() -> None:
+    """Binance spot without BNB charges a buy's fee in the base asset it brings in: the venue's base
+    balance grows by the quantity minus that fee. Over many fills the fees add up to more than half a
+    lot, so the balance check must count them, or every later reconciliation disagrees for good."""
+    tr = __import__("mm_bot.venues.ccxt_translate", fromlist=["own_fill"])
+    ledger = Ledger(0.01, 0.00001)
+    btc, usdt = 1.0, 100_000.0
+    for i in range(10):  # ten 0.1 BTC buys at 60,000, 0.1% fee in BTC each
+        trade = {"id": i, "side": "buy", "price": 60000.0, "amount": 0.1, "takerOrMaker": "maker",
+                 "fee": {"cost": 0.0001, "currency": "BTC"}}  # fmt: skip
+        assert ledger.apply(tr.own_fill(INST, trade, f"mm{i}", 50 + i))
+        btc += 0.1 - 0.0001
+        usdt -= 6000.0
+    r = reconcile(report(balances={"BTC": btc, "USDT": usdt}), OrderTable(), ledger, BASE, INST, "mm")
+    assert r.agrees, r.mismatches
+    assert ledger.position_lots == 100_000  # the strategy's inventory counts the traded lots
+    assert ledger.position_base == pytest.approx(1.0 - 0.001)  # what the fills left us holding
+    assert ledger.fees_quote == 0.0
+
+
+def test_fees_in_a_third_asset_touch_neither_base_nor_quote() -> None:
+    """A fee paid in BNB changes neither balance we compare; it is kept by asset, not valued."""
+    tr = __import__("mm_bot.venues.ccxt_translate", fromlist=["own_fill"])
+    ledger = Ledger(0.01, 0.00001)
+    trade = {"id": 1, "side": "sell", "price": 60000.0, "amount": 0.5, "takerOrMaker": "taker",
+             "fee": {"cost": 0.02, "currency": "BNB"}}  # fmt: skip
+    ledger.apply(tr.own_fill(INST, trade, "mm1", 50))
+    r = reconcile(report(balances={"BTC": 0.5, "USDT": 130_000.0}), OrderTable(), ledger, BASE, INST, "mm")
+    assert r.agrees, r.mismatches
+    assert ledger.fees_other == {"BNB": pytest.approx(0.02)}
+
+
+def test_a_quiet_market_asks_for_fills_since_the_last_applied_report() -> None:
+    """A month without fills: once a report has been applied, the next reconciliation asks for fills
+    since that report (minus the margin), not since the month-old fill."""
+    from mm_bot.engine.core_types import ExecutionParams
+    from mm_bot.engine.reconcile import FILL_LOOKBACK_NS, Reconciler
+
+    day = 86_400 * 1_000_000_000
+    now = 40 * day
+    reconciler = Reconciler(ExecutionParams(), 0)
+    month_old_fill = 10 * day
+    first = reconciler.request(now, lambda: month_old_fill, now=True)
+    assert first is not None and first.fills_since_ns == month_old_fill - FILL_LOOKBACK_NS
+    reconciler.compare(VenueReport(now, (), (), None), OrderTable(), Ledger(0.01, 0.00001), INST, now + 5)
+    second = reconciler.request(now + 31 * 10**9, lambda: month_old_fill, now=True)
+    assert second is not None and second.fills_since_ns == now - FILL_LOOKBACK_NS

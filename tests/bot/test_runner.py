@@ -83,7 +83,7 @@ async def test_malformed_book_is_exported_and_good_book_traded() -> None:
     registry = CollectorRegistry()
     metrics = Metrics(registry).market("BTC/USDT")
     core = MarketCore(
-        market_params(load_config(ROOT / "config.yaml", environ={}).markets[0]), ClientOrderIds("r"), NOW
+        market_params(load_config(ROOT / "config.yaml", environ={}).markets[0]), ClientOrderIds("mmr"), NOW
     )
     settings = RunnerSettings(refresh_interval_s=0.05, shutdown_timeout_s=0.2)
     runner = MarketRunner(core, venue, clock_ns=lambda: NOW, metrics=metrics, settings=settings)

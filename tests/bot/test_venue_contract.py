@@ -66,6 +66,7 @@ class Harness:
     rest: Callable[[Side, int, int], Any]  # (side, price_ticks, qty_lots): a resting order of theirs
     emulator: Emulator | None = None
     events: list[VenueEvent] = field(default_factory=list)
+    started_ns: int = field(default_factory=time.time_ns)  # no fill of ours is older
 
     async def wait(
         self, what: Callable[[VenueEvent], bool], after: int = 0, timeout_s: float = 5.0
@@ -212,7 +213,7 @@ async def test_partial_then_full_fill_each_delivered_once(venue: Harness) -> Non
     await asyncio.sleep(0.2)  # anything delivered twice would be here by now
     fills = [e for e in venue.events if isinstance(e, OwnFill)]
     assert sorted(f.qty_lots for f in fills) == [40, 60] and len({f.trade_id for f in fills}) == 2
-    history = await venue.venue.fills_since(0)
+    history = await venue.venue.fills_since(venue.started_ns)
     assert {f.trade_id for f in history} == {f.trade_id for f in fills}
     assert all(f.client_order_id == order.client_order_id for f in history)
     balances = (await venue.venue.account()).balances
@@ -250,7 +251,7 @@ async def test_cancel_of_an_unknown_order_says_so(venue: Harness) -> None:
 async def test_rate_limit_refuses_the_order_and_throttles(venue: Harness) -> None:
     if venue.emulator is None:
         pytest.skip("an in-process venue has no rate limits")
-    venue.emulator.faults.trigger("http_429")
+    venue.emulator.faults.trigger("http_429", on="POST /api/v3/order")
     assert await placed(venue, bid()) == "rejected:rate_limited"
     e = await venue.wait(lambda e: isinstance(e, Throttled))
     assert isinstance(e, Throttled) and e.until_ns > e.ts_ns
@@ -271,6 +272,6 @@ async def test_reconnect_after_a_dropped_socket(venue: Harness) -> None:
     await venue.wait(lambda e: isinstance(e, Connected))
     back = next(i for i, e in enumerate(venue.events) if isinstance(e, Connected))
     await venue.wait(lambda e: isinstance(e, BookSnapshot), after=back + 1)  # a book to quote on
-    assert {f.qty_lots for f in await venue.venue.fills_since(0)} == {30}
+    assert {f.qty_lots for f in await venue.venue.fills_since(venue.started_ns)} == {30}
     await act(venue.take(Side.BUY, P, 20))
     await venue.wait(lambda e: isinstance(e, OwnFill) and e.qty_lots == 20)

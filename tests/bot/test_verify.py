@@ -168,7 +168,7 @@ def test_trading_params_agree_with_the_core() -> None:
     """verify sees the QuoteParams the core really quotes with (GLFT + session: the exact table)."""
     for environ, exact_depths in (({}, False), ({M + "strategy__kind": "glft", **SESSION}, True)):
         params = market_params(market(environ))
-        core = MarketCore(params, ClientOrderIds("t"), 0)
+        core = MarketCore(params, ClientOrderIds("mmt"), 0)
         quote, uses_table = trading_quote_params(params)
         assert uses_table is exact_depths
         assert quote == core.quoter.quote_params

@@ -207,6 +207,29 @@ def test_maker_rebate_and_taker_fee_move_balances_by_notional_times_bps() -> Non
     assert balances["USDT"].locked == 0.0 and balances["BTC"].locked == 0.0
 
 
+def test_fees_in_the_received_asset_charge_a_buy_in_base_and_a_sell_in_quote() -> None:
+    """Binance spot without BNB: a taker buy of 0.04 BTC pays 5 bp of 0.04 BTC; a taker sell of
+    0.02 BTC at 100.5 pays 5 bp of 2.01 USDT. Hand-computed balances."""
+    cfg = ExchangeConfig(
+        instrument=INST, order_latency_ns=L, md_latency_ns=MD, maker_fee_bps=MAKER_BPS,
+        taker_fee_bps=TAKER_BPS, fee_asset="received",
+    )  # fmt: skip
+    ex = Taped(cfg, None, seed=0, accounts={"me": {"BTC": 10.0, "USDT": 100_000.0}})
+    bg(ex, "s", SELL, 202, 4, 0)
+    bg(ex, "b", BUY, 202 - 1, 2, 0)
+    ex.submit(place("buy", BUY, 202, 4, "ioc"), 1 * MS)
+    ex.submit(place("sell", SELL, 201, 2, "ioc"), 2 * MS)
+    ex.advance(60 * MS)
+    buy, sell = [e for e in ex.tape if isinstance(e, OwnFill)]
+    assert (buy.fee_base, buy.fee_quote) == (pytest.approx(0.04 * 5e-4, abs=1e-15), 0.0)
+    assert (sell.fee_base, sell.fee_quote) == (0.0, pytest.approx(2.01 * 5e-4, abs=1e-15))
+    balances = ex.account("me")
+    assert balances["BTC"].total == pytest.approx(10.0 + 0.04 - 0.04 * 5e-4 - 0.02, abs=1e-12)
+    assert balances["USDT"].total == pytest.approx(100_000.0 - 4.04 + 2.01 - 2.01 * 5e-4, abs=1e-9)
+    with pytest.raises(ValueError, match="fee_asset"):
+        ExchangeConfig(fee_asset="BNB")  # type: ignore[arg-type]
+
+
 def test_fill_racing_a_cancel_gives_the_fill_and_a_cancel_reject() -> None:
     """Filled at the engine before our cancel arrives: we see OwnFill, then CancelRejected(unknown_order)."""
     ex = make()

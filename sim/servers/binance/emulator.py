@@ -153,6 +153,7 @@ class Emulator:
             clock_ns=self._clock,
             maker_fee_bps=opts.maker_fee_bps,
             taker_fee_bps=opts.taker_fee_bps,
+            fee_asset=opts.fee_asset,
             on_market=self._hub.publish_market,
             on_user=self._hub.publish_user,
         )

@@ -30,6 +30,7 @@ DEFAULT_DEPTH: Final = 100
 MAX_DEPTH: Final = 5_000
 DEFAULT_TRADES: Final = 500
 MAX_TRADES: Final = 1_000
+TRADES_WINDOW_MS: Final = 24 * 3_600_000  # myTrades by time: at most a day per request
 
 
 class Endpoints:
@@ -165,7 +166,15 @@ def _select_trades(
         trades = [f for f in trades if f.order_id == order_id]
     if from_id is not None:
         return [f for f in trades if f.trade_id >= from_id][:limit]
-    if start_ms is not None or end_ms is not None:
-        lo, hi = start_ms or 0, end_ms if end_ms is not None else 1 << 62
-        return [f for f in trades if lo <= f.time_ms <= hi][:limit]
-    return trades[-limit:]
+    # Binance: at most 24 hours between startTime and endTime; one of them alone spans 24 hours
+    if start_ms is not None and end_ms is not None:
+        if end_ms - start_ms > TRADES_WINDOW_MS:
+            raise errors.window_too_long()
+        lo, hi = start_ms, end_ms
+    elif start_ms is not None:
+        lo, hi = start_ms, start_ms + TRADES_WINDOW_MS
+    elif end_ms is not None:
+        lo, hi = end_ms - TRADES_WINDOW_MS, end_ms
+    else:
+        return trades[-limit:]
+    return [f for f in trades if lo <= f.time_ms <= hi][:limit]

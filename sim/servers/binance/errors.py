@@ -89,6 +89,10 @@ def invalid_symbol() -> BinanceError:
     return BinanceError(-1121, "Invalid symbol.")
 
 
+def window_too_long() -> BinanceError:
+    return BinanceError(-1127, "More than 24 hours between startTime and endTime.")
+
+
 def bad_recv_window() -> BinanceError:
     return BinanceError(-1131, "recvWindow must be less than 60000")
 

@@ -87,6 +87,7 @@ class Faults:
         for name, rate in (rates or {}).items():
             self.set_rate(name, rate)
         self._triggered = dict.fromkeys(FAULTS, 0)
+        self._trigger_on: dict[str, str] = {}  # a triggered request fault kept for one request line
         self._last_check_ns: dict[str, int] = {}
         self._rng = random.Random(seed)
         self._ban_until_ns = 0
@@ -100,18 +101,31 @@ class Faults:
         _check(name, 0.0)
         return self._rates[name]
 
-    def trigger(self, name: str, count: int = 1) -> None:
-        """The next ``count`` chances of ``name`` inject it."""
+    def trigger(self, name: str, count: int = 1, *, on: str | None = None) -> None:
+        """The next ``count`` chances of ``name`` inject it; with ``on`` (a REST request line such as
+        ``"POST /api/v3/order"``), only chances of requests to it, so that a test's fault is not taken
+        by a background request of the client."""
         _check(name, 0.0)
         if isinstance(count, bool) or not isinstance(count, int) or count < 1:
             raise FaultError(f"trigger count must be an integer >= 1, got {count!r}")
+        if on is not None and self._trigger_on.get(name, on) != on:
+            raise FaultError(f"{name} is already triggered for {self._trigger_on[name]!r}")
         self._triggered[name] += count
+        if on is not None:
+            self._trigger_on[name] = on
 
-    def request_hit(self, name: str) -> bool:
-        """Whether this request gets fault ``name`` (a request fault); counts it if so."""
+    def request_hit(self, name: str, request: str | None = None) -> bool:
+        """Whether this request (``"METHOD /path"`` where known) gets fault ``name`` (a request fault);
+        counts it if so."""
         if name not in REQUEST_FAULTS:
             raise FaultError(f"{name!r} is not a request fault")
-        return self._hit(name, self._rates[name])
+        on = self._trigger_on.get(name)
+        if on is not None and on != request:
+            return self._random_hit(name, self._rates[name])
+        hit = self._hit(name, self._rates[name])
+        if not self._triggered[name]:
+            self._trigger_on.pop(name, None)
+        return hit
 
     def stream_hit(self, name: str, now_ns: int) -> bool:
         """Whether the stream fault ``name`` happens now: probability 1 - exp(-rate * dt) for the
@@ -126,7 +140,12 @@ class Faults:
     def _hit(self, name: str, probability: float) -> bool:
         if self._triggered[name]:
             self._triggered[name] -= 1
-        elif probability <= 0 or self._rng.random() >= probability:
+            self.injected[name] += 1
+            return True
+        return self._random_hit(name, probability)
+
+    def _random_hit(self, name: str, probability: float) -> bool:
+        if probability <= 0 or self._rng.random() >= probability:
             return False
         self.injected[name] += 1
         return True

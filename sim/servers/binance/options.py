@@ -7,6 +7,7 @@ the symbols listed (each with the default filters and market of ``sim.servers.bi
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 from collections.abc import Mapping
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
+from sim.events import FeeAsset
 from sim.flow import MarketParams
 from sim.servers.binance.faults import FaultError, parse_faults
 from sim.servers.binance.symbols import default_spec
@@ -66,6 +68,7 @@ class EmulatorOptions:
     ban_s: float = 2.0
     maker_fee_bps: float = -0.5
     taker_fee_bps: float = 4.0
+    fee_asset: FeeAsset = "received"  # Binance spot without BNB: a buy pays in base, a sell in quote
     markets: Mapping[str, MarketParams | None] = field(default_factory=dict)
     state_json: Path | None = None
 
@@ -97,6 +100,9 @@ def from_flags(
     seed: int,
     faults: str,
     state_json: str | None,
+    fee_asset: str = "received",
+    maker_fee_bps: float | None = None,
+    taker_fee_bps: float | None = None,
 ) -> EmulatorOptions:
     """The options of ``mm-bot venue serve``; OptionError names the first bad flag."""
     if not 0 <= port <= 65_535:
@@ -114,13 +120,21 @@ def from_flags(
         fault_rates = parse_faults(faults)
     except FaultError as exc:
         raise OptionError("--faults", str(exc)) from None
+    fees = {"maker_fee_bps": maker_fee_bps, "taker_fee_bps": taker_fee_bps}
+    for name, bps in fees.items():
+        if bps is not None and not (math.isfinite(bps) and -100 < bps < 1000):
+            raise OptionError(
+                f"--{name.replace('_', '-')}", f"must be basis points in (-100, 1000), got {bps}"
+            )
+    if fee_asset not in ("received", "quote"):
+        raise OptionError("--fee-asset", f"must be received or quote, got {fee_asset!r}")
     path = None
     if state_json is not None:
         path = Path(state_json)
         parent = path.parent
         if not parent.is_dir() or not os.access(parent, os.W_OK):
             raise OptionError("--state-json", f"directory {str(parent)!r} does not exist or is not writable")
-    return EmulatorOptions(
+    options = EmulatorOptions(
         host=host,
         port=port,
         accounts=(ApiAccount("main", key, secret),),
@@ -129,7 +143,13 @@ def from_flags(
         seed=seed,
         faults=fault_rates,
         state_json=path,
+        fee_asset="received" if fee_asset == "received" else "quote",
     )
+    if maker_fee_bps is not None:
+        options = dataclasses.replace(options, maker_fee_bps=maker_fee_bps)
+    if taker_fee_bps is not None:
+        options = dataclasses.replace(options, taker_fee_bps=taker_fee_bps)
+    return options
 
 
 def _symbols(text: str) -> tuple[str, ...]:

@@ -35,7 +35,8 @@ class Fill:
     side: Side
     price_ticks: int
     qty_lots: int
-    fee_quote: float
+    fee: float  # in fee_asset, the base or the quote asset
+    fee_asset: str
     maker: bool
     time_ms: int
 

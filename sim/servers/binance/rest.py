@@ -65,16 +65,16 @@ class Rest:
     async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.path.startswith("/api/"):
             now = self._clock()
-            faults = self._faults
-            if faults.ban_left_s(now) <= 0 and faults.request_hit("http_418"):
+            faults, line = self._faults, f"{request.method} {request.path}"
+            if faults.ban_left_s(now) <= 0 and faults.request_hit("http_418", line):
                 faults.start_ban(now)
             ban_s = faults.ban_left_s(now)
             if ban_s > 0:
                 until_ms = faults.ban_until_ns() // 1_000_000
                 return _error(errors.banned(until_ms, math.ceil(ban_s)))
-            if faults.request_hit("http_429"):
+            if faults.request_hit("http_429", line):
                 return _error(errors.too_many_requests(RETRY_AFTER_429_S))
-            if faults.request_hit("http_503"):
+            if faults.request_hit("http_503", line):
                 return web.Response(status=503, text="Service Unavailable")
         try:
             return await handler(request)
@@ -94,7 +94,8 @@ class Rest:
             key = request.headers.get("X-MBX-APIKEY")
             account = self._e.authenticate_rest(key, query, body, params)
             response = _json(call(account, params))
-            if commits and self._faults.request_hit("timeout_after_commit"):
+            line = f"{request.method} {request.path}"
+            if commits and self._faults.request_hit("timeout_after_commit", line):
                 await self._hold(request)
             return response
 

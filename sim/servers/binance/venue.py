@@ -30,6 +30,7 @@ from sim.events import (
     CancelOrder,
     Event,
     ExchangeConfig,
+    FeeAsset,
     Instrument,
     OrderAccepted,
     OrderCancelled,
@@ -77,6 +78,7 @@ class Venue:
         clock_ns: Callable[[], int],
         maker_fee_bps: float,
         taker_fee_bps: float,
+        fee_asset: FeeAsset,
         on_market: MarketSink,
         on_user: UserSink,
     ) -> None:
@@ -97,6 +99,7 @@ class Venue:
                 snapshot_levels=SNAPSHOT_LEVELS,
                 maker_fee_bps=maker_fee_bps,
                 taker_fee_bps=taker_fee_bps,
+                fee_asset=fee_asset,
             )
             own = {a: v for a, v in starting_balances.items() if a in (spec.base, spec.quote)}
             balances = {name: own for name in accounts}
@@ -282,7 +285,8 @@ class Venue:
         if isinstance(ev, OwnFill):
             fill = Fill(
                 market.trade_id(ev.trade_id), order.order_id, spec.id, order.side, ev.price_ticks,
-                ev.qty_lots, ev.fee_quote, ev.liquidity == "maker", ev.exchange_ts_ns // 1_000_000,
+                ev.qty_lots, ev.fee_base or ev.fee_quote, spec.base if ev.fee_base else spec.quote,
+                ev.liquidity == "maker", ev.exchange_ts_ns // 1_000_000,
             )  # fmt: skip
             order.apply_fill(fill)
             registry.add_fill(fill)

@@ -196,8 +196,8 @@ def order_full(spec: SymbolSpec, o: BnOrder) -> Json:
         {
             "price": price_text(spec, f.price_ticks),
             "qty": qty_text(spec, f.qty_lots),
-            "commission": amount_text(f.fee_quote),
-            "commissionAsset": spec.quote,
+            "commission": amount_text(f.fee),
+            "commissionAsset": f.fee_asset,
             "tradeId": f.trade_id,
         }
         for f in o.fills
@@ -256,8 +256,8 @@ def execution_report(spec: SymbolSpec, o: BnOrder, execution: str, event_ms: int
         "l": qty_text(spec, fill.qty_lots if fill else 0),
         "z": qty_text(spec, o.filled_lots),
         "L": price_text(spec, fill.price_ticks if fill else 0),
-        "n": amount_text(fill.fee_quote) if fill else "0",
-        "N": spec.quote if fill else None,
+        "n": amount_text(fill.fee) if fill else "0",
+        "N": fill.fee_asset if fill else None,
         "T": fill.time_ms if fill else o.update_ms,
         "t": fill.trade_id if fill else -1,
         "I": 0,
@@ -282,8 +282,8 @@ def my_trade(spec: SymbolSpec, f: Fill) -> Json:
         "price": price_text(spec, f.price_ticks),
         "qty": qty_text(spec, f.qty_lots),
         "quoteQty": quote_text(spec, f.price_ticks * f.qty_lots),
-        "commission": amount_text(f.fee_quote),
-        "commissionAsset": spec.quote,
+        "commission": amount_text(f.fee),
+        "commissionAsset": f.fee_asset,
         "time": f.time_ms,
         "isBuyer": f.side is Side.BUY,
         "isMaker": f.maker,

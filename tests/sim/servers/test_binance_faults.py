@@ -187,3 +187,19 @@ def test_draws_are_seeded_and_only_for_faults_with_a_rate() -> None:
     stream = Faults({"ws_drop": 2.0}, seed=1)
     drops = sum(stream.stream_hit("ws_drop", t * 10_000_000) for t in range(1001))  # 10 s in 10 ms steps
     assert 10 <= drops <= 30
+
+
+def test_a_trigger_kept_for_one_request_line_skips_other_requests() -> None:
+    """A test's 429 meant for the order placement is not taken by a background depth fetch."""
+    faults = Faults()
+    faults.trigger("http_429", count=2, on="POST /api/v3/order")
+    assert not faults.request_hit("http_429", "GET /api/v3/depth")
+    assert faults.request_hit("http_429", "POST /api/v3/order")
+    assert not faults.request_hit("http_429", "GET /api/v3/depth")
+    assert faults.request_hit("http_429", "POST /api/v3/order")
+    assert not faults.request_hit("http_429", "POST /api/v3/order")  # both used
+    faults.trigger("http_429")  # no longer kept for a line: the next request of any kind
+    assert faults.request_hit("http_429", "GET /api/v3/depth")
+    faults.trigger("http_503", on="DELETE /api/v3/order")
+    with pytest.raises(FaultError, match="already triggered"):
+        faults.trigger("http_503", on="POST /api/v3/order")

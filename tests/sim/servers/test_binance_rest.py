@@ -77,24 +77,27 @@ async def test_post_only_rests_and_a_crossing_one_is_refused(client: ccxtpro.bin
 
 
 async def test_market_order_fills_against_the_book_and_moves_the_balances(client: ccxtpro.binance) -> None:
-    """A market buy fills whole at the asks (FULL response with fills), pays the taker fee in quote,
-    and the balances and myTrades agree with the fills."""
+    """A market buy fills whole at the asks (FULL response with fills), pays the taker fee in the base
+    it buys (Binance spot without BNB), and the balances and myTrades agree with the fills."""
     before = await client.fetch_balance()
     order = await client.create_order(SYMBOL, "market", "buy", 0.001, None, {"clientOrderId": "mkt-1"})
     assert order["status"] == "closed" and order["filled"] == 0.001 and order["remaining"] == 0
     cost = sum(float(f["price"]) * float(f["qty"]) for f in order["info"]["fills"])
     assert order["cost"] == pytest.approx(cost)
-    assert order["fee"]["currency"] == "USDT" and order["fee"]["cost"] == pytest.approx(cost * 4e-4, rel=1e-4)
+    assert order["fee"]["currency"] == "BTC" and order["fee"]["cost"] == pytest.approx(0.001 * 4e-4)
     after = await client.fetch_balance()
-    assert after["BTC"]["total"] == pytest.approx(before["BTC"]["total"] + 0.001)
-    assert after["USDT"]["total"] == pytest.approx(
-        before["USDT"]["total"] - cost - order["fee"]["cost"], abs=1e-6
+    assert after["BTC"]["total"] == pytest.approx(before["BTC"]["total"] + 0.001 - 0.001 * 4e-4)
+    assert after["USDT"]["total"] == pytest.approx(before["USDT"]["total"] - cost, abs=1e-6)
+    sell = await client.create_order(SYMBOL, "market", "sell", 0.001, None, {"clientOrderId": "mkt-2"})
+    proceeds = sum(float(f["price"]) * float(f["qty"]) for f in sell["info"]["fills"])
+    assert sell["fee"]["currency"] == "USDT" and sell["fee"]["cost"] == pytest.approx(
+        proceeds * 4e-4, rel=1e-4
     )
     trades = await client.fetch_my_trades(SYMBOL)
-    assert [t["id"] for t in trades] == [t["id"] for t in order["trades"]]
-    assert all(
-        t["order"] == order["id"] and t["side"] == "buy" and t["takerOrMaker"] == "taker" for t in trades
-    )
+    assert [t["id"] for t in trades] == [t["id"] for t in order["trades"] + sell["trades"]]
+    buys = [t for t in trades if t["order"] == order["id"]]
+    assert buys and all(t["side"] == "buy" and t["takerOrMaker"] == "taker" for t in buys)
+    assert all(t["fee"]["currency"] == "BTC" for t in buys)
 
 
 async def test_ioc_limit_fills_what_it_reaches_and_expires_the_rest(client: ccxtpro.binance) -> None:
@@ -259,11 +262,10 @@ async def test_several_symbols_share_one_account() -> None:
             ether = await client.create_order("ETH/USDT", "market", "buy", 0.01)
             ids = [t["id"] for o in (btc, ether) for t in o["trades"]]
             assert len(set(ids)) == len(ids)
-            spent = sum(o["cost"] + o["fee"]["cost"] for o in (btc, ether))
+            spent = sum(o["cost"] for o in (btc, ether))  # the buys pay their fees in what they buy
             balance = await client.fetch_balance()
             assert balance["USDT"]["total"] == pytest.approx(100_000 - spent, abs=1e-6)
-            assert balance["ETH"]["total"] == pytest.approx(0.01) and balance["BTC"][
-                "total"
-            ] == pytest.approx(1.001)
+            assert balance["ETH"]["total"] == pytest.approx(0.01 - ether["fee"]["cost"])
+            assert balance["BTC"]["total"] == pytest.approx(1.001 - btc["fee"]["cost"])
         finally:
             await client.close()
