@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from mm_bot.data_cli import add_data_parser, run_data
 from mm_bot.errors import ConfigError
 
 EXIT_OK = 0
@@ -73,6 +74,7 @@ def _build_parser() -> argparse.ArgumentParser:
         choices=("received", "quote"),
         help="fees in the asset a fill brings in (Binance spot without BNB; default) or always in quote",
     )
+    add_data_parser(sub)
     return parser
 
 
@@ -188,6 +190,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_check_config(args)
         if args.command == "venue" and args.venue == "serve":
             return _cmd_venue_serve(args)
+        if args.command == "data":
+            return run_data(args)
     except ConfigError as exc:
         print(f"mm-bot: {exc}", file=sys.stderr)
         return EXIT_CONFIG

@@ -1,0 +1,99 @@
+"""Files that are not what they claim: cut short, garbage, mixed, empty. Each is either used up to
+the damage with the lines named, or refused with a ``DataError`` naming the file."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import pytest
+
+from sim.data import DataError, load
+from tests.sim.data.conftest import SPOT
+from tests.sim.data.helpers import snapshot, spot_diff, trade, usdm_diff, write_gz
+
+T, MS = 1_723_161_254_000_000_000, 1_000_000
+BOOK = ([("100.00", "1.0")], [("100.01", "1.0")])
+
+
+def test_a_truncated_gzip_is_used_up_to_the_damage(tmp_path: Path, recorded_dir: Path) -> None:
+    """The lines before the cut are loaded; the report says truncated, with the line it stopped at."""
+    cut = tmp_path / "cut.gz"
+    cut.write_bytes((recorded_dir / SPOT[0]).read_bytes()[:500_000])
+    recording = load([cut], cache=False)
+    report = recording.report.files[0]
+    assert report.truncated and report.problems >= 1
+    damage = report.examples[-1]
+    assert damage.line == report.lines + 1 and "damaged gzip data" in damage.reason
+    assert 10_000 < report.lines < 41_249
+    assert recording.report.gaps == [] and len(recording.messages) > 10_000
+
+
+def test_garbage_lines_inside_real_data_are_skipped_and_a_lost_diff_is_a_gap(
+    tmp_path: Path, recorded_dir: Path
+) -> None:
+    """Non-JSON lines between good ones cost nothing; a diff line turned to garbage is reported with
+    its line number and, its updates being lost, makes a gap right after it."""
+    with gzip.open(recorded_dir / SPOT[0]) as source:
+        lines = source.readlines()
+    diff_lines = [n for n, raw in enumerate(lines) if b"@depth" in raw[:80]]
+    broken = diff_lines[500]
+    lines[broken] = lines[broken][:100] + b"\n"  # the JSON cut short
+    lines.insert(20, b"\x00\x01 binary junk\n")
+    lines.insert(21, b"1723161254206652067 [1, 2, 3]\n")
+    recording = load([write_gz(tmp_path / SPOT[0], lines)], cache=False)
+    report = recording.report.files[0]
+    assert [p.line for p in report.examples] == [21, 22, broken + 3]
+    [gap] = recording.report.gaps
+    assert gap.line == diff_lines[501] + 3 and gap.resynced_local_ts is None
+
+
+def test_strict_mode_refuses_any_skipped_line_naming_file_and_line(tmp_path: Path) -> None:
+    """With ``strict`` the first problem is an error: file and line."""
+    path = write_gz(tmp_path / "s.gz", [snapshot(T, 1, *BOOK), b"oops\n", spot_diff(T + MS, 2, 3)])
+    assert load([path], cache=False).report.problems == 1
+    with pytest.raises(DataError, match=r"s\.gz:2: expected '<local_receive_ts_ns> <json>'"):
+        load([path], cache=False, strict=True)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "no usable Binance message in 0 lines"),
+        (b"hello\nworld\n", "no usable Binance message in 2 lines; first problem: line 1"),
+        (b"\x1f\x8b\x08\x00garbage", "no usable Binance message"),
+    ],
+    ids=["empty", "text", "bad-gzip"],
+)
+def test_files_without_any_usable_message_are_refused(tmp_path: Path, content: bytes, message: str) -> None:
+    """An empty file, plain text that is not a capture, a gzip header over garbage: ``DataError``."""
+    path = tmp_path / "x.gz"
+    path.write_bytes(content)
+    with pytest.raises(DataError, match=message) as error:
+        load([path], cache=False)
+    assert str(path) in str(error.value)
+
+
+def test_files_of_different_markets_or_symbols_or_a_contradicting_market_are_refused(tmp_path: Path) -> None:
+    """A set is one market and one symbol; ``market`` given against the data is an error too."""
+    spot = write_gz(tmp_path / "spot.gz", [snapshot(T, 1, *BOOK), spot_diff(T + MS, 2, 3)])
+    usdm = write_gz(tmp_path / "usdm.gz", [usdm_diff(T + 2 * MS, 4, 5, 3)])
+    with pytest.raises(DataError, match="mix spot and USD-M"):
+        load([spot, usdm], cache=False)
+    with pytest.raises(DataError, match="--market usdm given, but the messages are spot's"):
+        load([spot], cache=False, market="usdm")
+    other = tmp_path / "eth.gz"
+    with gzip.open(other, "wb") as out:
+        out.write(trade(T, 1, "1.0", "1.0", buyer_is_maker=True).replace(b"BTCUSDT", b"ETHUSDT"))
+    with pytest.raises(DataError, match="different symbols: BTCUSDT, ETHUSDT"):
+        load([spot, other], cache=False)
+
+
+def test_a_given_tick_that_prices_are_not_on_is_refused(tmp_path: Path) -> None:
+    """An explicit tick is checked against every price."""
+    path = write_gz(tmp_path / "t.gz", [snapshot(T, 1, *BOOK)])
+    assert load([path], cache=False, tick_size="0.01").meta.tick_size == "0.01"
+    with pytest.raises(DataError, match=r"not whole multiples of the tick size 0\.1"):
+        load([path], cache=False, tick_size="0.10")
+    with pytest.raises(DataError, match="must be a positive number"):
+        load([path], cache=False, tick_size="-1")
