@@ -205,11 +205,13 @@ class MarketCore:
         match event:
             case BookSnapshot():
                 if self.book.on_book(event, now_ns):
-                    self.quoter.on_book(event.ts_ns, self.book.mid)
+                    self.quoter.on_book(event.ts_ns, self.book.mid, event.bids, event.asks)
                     self._mark(now_ns)
+                else:
+                    self.quoter.book_lost(event.ts_ns)
             case PublicTrade():
                 if self.book.on_trade(event, now_ns) and self.book.trusted:
-                    self.quoter.on_trade(event.ts_ns, event.price_ticks, event.qty_lots, self.book.mid)
+                    self.quoter.on_trade(event, self.book.mid)
                 return []
             case OwnFill():
                 self._on_fill(event, now_ns, expected=True)
@@ -233,6 +235,7 @@ class MarketCore:
                 self.reconciler.restart(now_ns)
             case Disconnected():
                 self.book.on_disconnected()
+                self.quoter.book_lost(event.ts_ns)
             case Throttled():
                 self.stats.venue["throttled"] += 1
                 self.throttled_until_ns = max(self.throttled_until_ns, event.until_ns)

@@ -12,12 +12,13 @@ never refits anything, so what a dashboard asks cannot change what the core deci
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 from mm_bot.engine.core_types import MarketParams, trading_quote_params
 from mm_bot.engine.decide import SideTarget
 from mm_bot.engine.horizon import HorizonState
 from mm_bot.engine.reasons import Reason
-from mm_bot.model import Side
+from mm_bot.model import PublicTrade, Side
 from mm_bot.strategy.estimators import EwmaVolatility, IntensityCalibration, TradeIntensity
 from mm_bot.strategy.glft import GlftDepthTable, exact_depth_table
 from mm_bot.strategy.quote import Quote, QuoteInputs, compute_quote
@@ -47,7 +48,13 @@ class Quoter:
         self.status = "fixed" if self.intensity is None else "warming_up"  # of the last A/k used
 
     # ------------------------------------------------------------------------------- inputs
-    def on_book(self, ts_ns: int, mid: float) -> None:
+    def on_book(
+        self, ts_ns: int, mid: float, bids: Sequence[tuple[int, int]], asks: Sequence[tuple[int, int]]
+    ) -> None:
+        """A trusted book: the volatility's mid, and the levels the intensity fit sees exposed."""
+        if self.intensity is not None:
+            tick = self._tick
+            self.intensity.on_book(ts_ns, mid, [p * tick for p, _ in bids], [p * tick for p, _ in asks])
         if self.vol is None:
             return
         self.vol.update(ts_ns, mid)
@@ -55,9 +62,16 @@ class Quoter:
             p = self.params
             self.sigma = min(max(self.vol.sigma_price_per_sqrt_s(), p.sigma_floor), p.sigma_cap)
 
-    def on_trade(self, ts_ns: int, price_ticks: int, qty_lots: int, mid: float) -> None:
+    def book_lost(self, ts_ns: int) -> None:
+        """The book is no longer trusted: no level counts as exposed until the next trusted one (the
+        trades in between are not seen, so exposure without them would read the intensity low)."""
         if self.intensity is not None:
-            self.intensity.on_trade(ts_ns, price_ticks * self._tick, qty_lots * self._lot, mid)
+            self.intensity.on_book(ts_ns, math.nan, (), ())
+
+    def on_trade(self, trade: PublicTrade, mid: float) -> None:
+        if self.intensity is not None:
+            price, size = trade.price_ticks * self._tick, trade.qty_lots * self._lot
+            self.intensity.on_trade(trade.ts_ns, price, size, mid, int(trade.aggressor), trade.exchange_ts_ns)
 
     def intensity_a_k(self, now_ns: int) -> tuple[float, float, bool]:
         """(A per s, k per price, ready) to quote with at ``now_ns``."""

@@ -12,28 +12,41 @@ GLFT need; floor and cap apply to the relative volatility sqrt(var_per_s), so th
 price levels. Returns are sampled at least ``min_sample_interval_s`` apart (the anchor is kept until
 then, so no move is lost) to damp bid-ask bounce. After a long gap the next return dominates.
 
-``TradeIntensity``: the model's lambda(delta) = A*exp(-k*delta) is the rate at which market orders
-reach depth delta on ONE side, i.e. the survival function of trade distances, not their density. Each
-public trade is counted in the bucket of its distance |price - mid| (the caller's mid at trade time),
-with exponential forgetting; lambda at a bucket's lower edge is the decayed count of trades at or
-beyond it, over the decayed exposure time, halved (both sides pooled, the model is symmetric). A
-weighted least-squares fit of ln lambda = ln A - k*delta (weights = counts, ~ inverse Poisson variance
-of the log) gives A (1/second) and k (1/price), clamped to configured bounds. Priors are used until
-there is enough data (optionally blended with the fit), and after ``max_warmup_s`` the estimator is
-``ready`` even on priors so quoting never stalls. Known limits: a sweep printing several trades counts
-each print; trades cluster at the touch, so lambda is flat below the half-spread (set bucket_width
-or the priors accordingly).
+``TradeIntensity`` (the fill intensity A*exp(-k*delta) from the depth each taker order reaches) lives in
+``intensity.py`` and is re-exported here; ``fit_intensity`` runs the same estimator over recorded
+arrays (a backtest's trades and books), without forgetting, and returns its fit.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from mm_bot.strategy.intensity import (
+    IntensityCalibration,
+    IntensityConfig,
+    IntensityStatus,
+    TradeIntensity,
+    fit_exponential_intensity,
+)
+
+__all__ = [
+    "EwmaVolatility",
+    "IntensityCalibration",
+    "IntensityConfig",
+    "IntensityStatus",
+    "TradeIntensity",
+    "VolatilityConfig",
+    "fit_exponential_intensity",
+    "fit_intensity",
+]
 
 _LN2 = math.log(2.0)
 _NS = 1e-9
-_MAX_EXPONENT = 500.0  # lazy-decay weights are rescaled before exp() gets near overflow
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,214 +156,79 @@ class EwmaVolatility:
         return self._mid * self._vol
 
 
-IntensityStatus = Literal["warming_up", "fitted", "prior_after_warmup", "rejected_fit"]
+def fit_intensity(
+    trade_ts_ns: ArrayLike,
+    trade_price: ArrayLike,
+    trade_aggressor: ArrayLike,
+    mid_ts_ns: ArrayLike,
+    mid_price: ArrayLike,
+    *,
+    bucket_width_price: float,
+    n_buckets: int = 20,
+    bid_prices: ArrayLike | None = None,
+    ask_prices: ArrayLike | None = None,
+) -> IntensityCalibration:
+    """A and k of recorded data, by ``TradeIntensity``'s rule (one copy), with no forgetting.
 
-
-@dataclass(frozen=True, slots=True)
-class IntensityConfig:
-    """Buckets of ``bucket_width_price`` (price units); A in 1/second, k in 1/price."""
-
-    bucket_width_price: float
-    n_buckets: int
-    half_life_s: float
-    prior_A_per_s: float
-    prior_k_per_price: float
-    A_min_per_s: float
-    A_max_per_s: float
-    k_min_per_price: float
-    k_max_per_price: float
-    min_trades: float = 50.0  # decayed trade count needed before fitting
-    min_buckets: int = 3  # buckets with trades at or beyond them needed for a fit
-    max_warmup_s: float = 300.0
-    prior_weight_trades: float = 0.0  # >0: blend, fit weight = n / (n + prior_weight_trades)
-    min_r2: float = 0.0
-    refit_interval_s: float = 1.0  # calibration() reuses its snapshot for this long (hot-path cost)
-
-    def __post_init__(self) -> None:
-        ok = (
-            self.bucket_width_price > 0.0
-            and self.n_buckets >= 2
-            and self.half_life_s > 0.0
-            and 0.0 < self.A_min_per_s <= self.prior_A_per_s <= self.A_max_per_s < math.inf
-            and 0.0 < self.k_min_per_price <= self.prior_k_per_price <= self.k_max_per_price < math.inf
-            and self.min_buckets >= 2
-            and self.min_trades >= 0.0
-            and self.prior_weight_trades >= 0.0
-            and self.max_warmup_s >= 0.0
-            and self.refit_interval_s >= 0.0
-        )
-        if not ok:
-            raise ValueError(f"inconsistent IntensityConfig: {self}")
-
-
-@dataclass(frozen=True, slots=True)
-class IntensityCalibration:
-    """A snapshot of the intensity fit, for the engine and for users to inspect.
-
-    ``bucket_rates_per_s[i]`` is the per-side rate lambda(delta) of trades at distance >=
-    ``bucket_depths_price[i]``; ``fit_*`` and ``r2`` are the raw fit (NaN when none), ``A_per_s`` and
-    ``k_per_price`` the values to use (fit, blended, or priors; always clamped). ``decayed_trades`` is
-    the forgetting-weighted number of trades (all distances) the fit and the blend weight rest on.
+    Trades: exchange time (ns; prints of one taker order share it), price (price units), aggressor
+    side (+1 buy, -1 sell, 0 unknown). Mids: time (ns) and price of each book, and optionally the
+    book's resting prices as 2-D arrays, one row per book, best first, NaN-padded (``exposure`` is
+    then "book", else "elapsed": see ``intensity``). Each trade is measured against the last book
+    strictly before it (a book at the same instant came after it); trades before the first book
+    are left out. Read ``fit_A_per_s``, ``fit_k_per_price``, ``r2`` and ``taker_orders`` of the
+    result (``A_per_s`` / ``k_per_price`` are the same, clamped to [1e-12, 1e12]; NaN fit: too
+    little data).
     """
-
-    A_per_s: float
-    k_per_price: float
-    status: IntensityStatus
-    ready: bool
-    clamped: bool
-    r2: float
-    fit_A_per_s: float
-    fit_k_per_price: float
-    bucket_depths_price: tuple[float, ...]
-    bucket_counts: tuple[float, ...]
-    bucket_rates_per_s: tuple[float, ...]
-    effective_window_s: float
-    decayed_trades: float
-    trades_accepted: int
-    trades_rejected: int
-
-
-class TradeIntensity:
-    """Decaying trade counts by distance to mid and the A, k fit (see the module docstring)."""
-
-    __slots__ = (
-        "_cached",
-        "_cached_ns",
-        "_counts",
-        "_lam_per_ns",
-        "_overflow",
-        "_ref_ns",
-        "_refit_ns",
-        "accepted",
-        "config",
-        "rejected",
-        "start_ns",
+    t_ts = np.asarray(trade_ts_ns, dtype=np.int64)
+    t_px = np.asarray(trade_price, dtype=np.float64)
+    t_side = np.asarray(trade_aggressor, dtype=np.int64)
+    m_ts = np.asarray(mid_ts_ns, dtype=np.int64)
+    m_px = np.asarray(mid_price, dtype=np.float64)
+    if not (t_ts.shape == t_px.shape == t_side.shape and m_ts.shape == m_px.shape and t_ts.ndim == 1):
+        raise ValueError("trade arrays must have one shape, mid arrays another, both 1-D")
+    books: tuple[list[list[float]], list[list[float]]] | None = None
+    if bid_prices is not None or ask_prices is not None:
+        bids = np.asarray(bid_prices, dtype=np.float64)
+        asks = np.asarray(ask_prices, dtype=np.float64)
+        if bids.ndim != 2 or asks.ndim != 2 or len(bids) != len(m_ts) or len(asks) != len(m_ts):
+            raise ValueError("bid_prices and ask_prices must be 2-D with one row per mid")
+        books = (bids.tolist(), asks.tolist())
+    t_order = np.argsort(t_ts, kind="stable")
+    m_order = np.argsort(m_ts, kind="stable")
+    if len(m_ts) == 0:
+        raise ValueError("need at least one mid")
+    config = IntensityConfig(
+        bucket_width_price=bucket_width_price,
+        n_buckets=n_buckets,
+        half_life_s=math.inf,
+        prior_A_per_s=1.0,
+        prior_k_per_price=1.0 / bucket_width_price,
+        A_min_per_s=1e-12,
+        A_max_per_s=1e12,
+        k_min_per_price=1e-12,
+        k_max_per_price=1e12,
+        min_trades=0.0,
+        max_book_age_s=math.inf,
     )
+    start_ns = int(m_ts[m_order[0]])
+    est = TradeIntensity(config, start_ns)
+    mids_ts, mids = m_ts[m_order].tolist(), m_px[m_order].tolist()
+    rows: Sequence[int] = m_order.tolist()
+    end_ns = max(int(t_ts.max()) + 1 if len(t_ts) else start_ns, int(m_ts.max()))
+    j = 0
 
-    def __init__(self, config: IntensityConfig, start_ns: int) -> None:
-        self.config = config
-        self.start_ns = start_ns
-        self._lam_per_ns = _LN2 / config.half_life_s * _NS
-        self._ref_ns = start_ns  # counts are stored scaled by exp(lam*(t - ref)): O(1) decay
-        self._counts = [0.0] * config.n_buckets
-        self._overflow = 0.0
-        self._refit_ns = math.ceil(config.refit_interval_s / _NS)
-        self._cached: IntensityCalibration | None = None
-        self._cached_ns = 0
-        self.accepted = 0
-        self.rejected = 0
+    def books_before(ts: int) -> None:
+        nonlocal j
+        while j < len(mids_ts) and mids_ts[j] < ts:
+            if books is not None:
+                est.on_book(mids_ts[j], mids[j], books[0][rows[j]], books[1][rows[j]])
+            j += 1
 
-    def on_trade(self, now_ns: int, price: float, size: float, mid: float) -> bool:
-        """Count one public trade; False (and counted) for non-finite/non-positive inputs or t < start."""
-        if not (0.0 < price < math.inf and 0.0 < size < math.inf and 0.0 < mid < math.inf) or (
-            now_ns < self.start_ns
-        ):
-            self.rejected += 1
-            return False
-        x = self._lam_per_ns * (now_ns - self._ref_ns)
-        if x > _MAX_EXPONENT:
-            self._rescale(now_ns)
-            x = 0.0
-        i = int(abs(price - mid) / self.config.bucket_width_price)
-        if i < len(self._counts):
-            self._counts[i] += math.exp(x)
-        else:
-            self._overflow += math.exp(x)
-        self.accepted += 1
-        return True
-
-    def _rescale(self, now_ns: int) -> None:
-        f = math.exp(-self._lam_per_ns * (now_ns - self._ref_ns))
-        self._counts = [c * f for c in self._counts]
-        self._overflow *= f
-        self._ref_ns = now_ns
-
-    def calibration(self, now_ns: int) -> IntensityCalibration:
-        """The snapshot to quote with: refitted at most every ``refit_interval_s`` (a refit costs ~10 us,
-        a cached answer ~0.2 us), so it can be called on every decision. A and k move on the scale of
-        the half-life, so a snapshot up to one refit interval old changes nothing that matters."""
-        cached = self._cached
-        if cached is not None and 0 <= now_ns - self._cached_ns < self._refit_ns:
-            return cached
-        self._cached, self._cached_ns = self.fit(now_ns), now_ns
-        return self._cached
-
-    def fit(self, now_ns: int) -> IntensityCalibration:
-        """Fit and snapshot at ``now_ns`` now, O(n_buckets) (for inspection; ``calibration`` caches)."""
-        cfg = self.config
-        elapsed_ns = max(now_ns - self.start_ns, 0)
-        f = math.exp(-self._lam_per_ns * (now_ns - self._ref_ns))
-        counts = [c * f for c in self._counts]
-        window_s = -math.expm1(-self._lam_per_ns * elapsed_ns) / (self._lam_per_ns / _NS)
-        survival = []
-        acc = self._overflow * f
-        for c in reversed(counts):
-            acc += c
-            survival.append(acc)
-        survival.reverse()
-        depths = [i * cfg.bucket_width_price for i in range(cfg.n_buckets)]
-        rates = [s / (2.0 * window_s) if window_s > 0.0 else 0.0 for s in survival]
-        fit = _weighted_log_linear_fit(depths, rates, survival) if survival[0] >= cfg.min_trades else None
-        status: IntensityStatus
-        fit_a = fit_k = r2 = math.nan
-        if fit is not None and fit[3] >= cfg.min_buckets:
-            ln_a, fit_k, r2, _ = fit
-            fit_a = math.exp(ln_a)
-            # k must make lambda actually fall across the buckets (a flat fit is k = 0 up to rounding)
-            falls = fit_k * cfg.bucket_width_price * cfg.n_buckets > 1e-6
-            status = "fitted" if falls and r2 >= cfg.min_r2 else "rejected_fit"
-        else:
-            status = "warming_up"
-        ready = status == "fitted" or elapsed_ns * _NS >= cfg.max_warmup_s
-        if status == "fitted":
-            w = 1.0
-            if cfg.prior_weight_trades > 0.0:
-                w = survival[0] / (survival[0] + cfg.prior_weight_trades)
-            a = math.exp(w * math.log(fit_a) + (1.0 - w) * math.log(cfg.prior_A_per_s))
-            k = w * fit_k + (1.0 - w) * cfg.prior_k_per_price
-        else:
-            a, k = cfg.prior_A_per_s, cfg.prior_k_per_price
-            if ready and status == "warming_up":
-                status = "prior_after_warmup"
-        a_used = min(max(a, cfg.A_min_per_s), cfg.A_max_per_s)
-        k_used = min(max(k, cfg.k_min_per_price), cfg.k_max_per_price)
-        return IntensityCalibration(
-            A_per_s=a_used,
-            k_per_price=k_used,
-            status=status,
-            ready=ready,
-            clamped=(a_used != a or k_used != k),
-            r2=r2,
-            fit_A_per_s=fit_a,
-            fit_k_per_price=fit_k,
-            bucket_depths_price=tuple(depths),
-            bucket_counts=tuple(counts),
-            bucket_rates_per_s=tuple(rates),
-            effective_window_s=window_s,
-            decayed_trades=survival[0],
-            trades_accepted=self.accepted,
-            trades_rejected=self.rejected,
-        )
-
-
-def _weighted_log_linear_fit(
-    x: list[float], y: list[float], weights: list[float]
-) -> tuple[float, float, float, int] | None:
-    """Fit ln y = a - k*x over points with y > 0 and weight >= 1 (a fraction of a trade is noise).
-
-    Returns (a, k, weighted r^2, points used), or None when the fit is degenerate.
-    """
-    pts = [(xi, math.log(yi), wi) for xi, yi, wi in zip(x, y, weights, strict=True) if yi > 0.0 and wi >= 1.0]
-    sw = sum(w for _, _, w in pts)
-    if len(pts) < 2 or sw <= 0.0:
-        return None
-    mx = sum(w * xi for xi, _, w in pts) / sw
-    my = sum(w * yi for _, yi, w in pts) / sw
-    sxx = sum(w * (xi - mx) ** 2 for xi, _, w in pts)
-    sxy = sum(w * (xi - mx) * (yi - my) for xi, yi, w in pts)
-    syy = sum(w * (yi - my) ** 2 for _, yi, w in pts)
-    if sxx <= 0.0:
-        return None
-    slope = sxy / sxx
-    r2 = sxy * sxy / (sxx * syy) if syy > 0.0 else 1.0
-    return my - slope * mx, -slope, r2, len(pts)
+    for ts, price, side in zip(
+        t_ts[t_order].tolist(), t_px[t_order].tolist(), t_side[t_order].tolist(), strict=True
+    ):
+        books_before(ts)
+        if j:
+            est.on_trade(ts, price, 1.0, mids[j - 1], side, ts)
+    books_before(end_ns)
+    return est.fit(end_ns)

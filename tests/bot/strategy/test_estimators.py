@@ -1,4 +1,5 @@
-"""Estimators: EWMA volatility (time-aware, floors, warm-up, bad input) and the A, k intensity fit."""
+"""Estimators: EWMA volatility (time-aware, floors, warm-up, bad input) and the A, k intensity fit
+(taker orders, book exposure, the Poisson fit). Against the simulator: test_intensity_synthetic.py."""
 
 from __future__ import annotations
 
@@ -6,12 +7,16 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mm_bot.strategy.estimators import (
     EwmaVolatility,
     IntensityConfig,
     TradeIntensity,
     VolatilityConfig,
+    fit_exponential_intensity,
+    fit_intensity,
 )
 
 S = 1_000_000_000  # ns per second
@@ -199,12 +204,13 @@ def test_intensity_rejects_bad_input_and_counts_it() -> None:
 
 
 def test_intensity_lazy_decay_matches_direct_weights_across_rescales() -> None:
-    """Counts equal sum of 2^(-age/half_life), including after the overflow guard rescales the store."""
+    """Counts equal sum of 2^(-age/half_life), including after the overflow guard rescales the store
+    (a bucket counts the taker orders that reached its depth: bucket 0 counts both)."""
     est = TradeIntensity(_intensity_config(half_life_s=1.0), 0)
-    est.on_trade(0, 100.01, 1.0, 100.0)  # bucket 0
-    est.on_trade(1 * S, 100.06, 1.0, 100.0)  # bucket 1
+    est.on_trade(0, 100.01, 1.0, 100.0)  # reaches bucket 0
+    est.on_trade(1 * S, 100.06, 1.0, 100.0)  # reaches buckets 0 and 1
     cal = est.calibration(2 * S)
-    assert cal.bucket_counts[:2] == pytest.approx((0.25, 0.5), rel=1e-12)
+    assert cal.bucket_counts[:2] == pytest.approx((0.25 + 0.5, 0.5), rel=1e-12)
     est.on_trade(1000 * S, 100.01, 1.0, 100.0)  # exponent ~693 > guard: rescale
     est.on_trade(1001 * S, 100.01, 1.0, 100.0)
     later = est.calibration(1001 * S)
@@ -231,3 +237,107 @@ def test_config_validation() -> None:
         _vol_config(half_life_s=0.0)
     with pytest.raises(ValueError, match="min_vol"):
         _vol_config(min_vol_per_sqrt_s=1.0, max_vol_per_sqrt_s=0.5)
+
+
+def test_prints_of_one_taker_order_count_once_at_its_furthest_depth() -> None:
+    """Three prints with one exchange time and side are one order reaching the furthest; a print at
+    the same time on the other side, or later, is another order."""
+    est = TradeIntensity(_intensity_config(half_life_s=math.inf), 0)
+    for price in (100.02, 100.12, 100.31):  # a buy sweeping three asks
+        assert est.on_trade(S, price, 1.0, 100.0, 1, 7)
+    est.on_trade(S, 99.97, 1.0, 100.0, -1, 7)  # a sell at the same instant
+    est.on_trade(S, 100.04, 1.0, 100.0, 1, 8)  # the next buy
+    cal = est.fit(10 * S)
+    assert (cal.taker_orders, cal.trades_accepted, cal.exposure) == (3, 5, "elapsed")
+    assert cal.decayed_trades == pytest.approx(3.0, rel=1e-6)
+    # buckets of 0.05 reached: 0..6 by the sweep (0.31), 0 by the sell (0.03), 0 by the buy (0.04)
+    assert cal.bucket_counts[:8] == pytest.approx((3, 1, 1, 1, 1, 1, 1, 0), rel=1e-6)
+    assert cal.bucket_exposure_s[0] == pytest.approx(2 * cal.effective_window_s)
+
+
+def test_aggressor_side_is_inferred_from_the_mid_when_unknown_and_checked_when_given() -> None:
+    """Side 0: a print above the mid is a buy, below a sell (grouped apart); a side of 2 is refused."""
+    est = TradeIntensity(_intensity_config(half_life_s=math.inf), 0)
+    est.on_trade(S, 100.12, 1.0, 100.0)
+    est.on_trade(S, 99.88, 1.0, 100.0)
+    assert not est.on_trade(S, 100.12, 1.0, 100.0, 2)
+    cal = est.fit(2 * S)
+    assert (cal.taker_orders, cal.trades_rejected) == (2, 1)
+    assert cal.bucket_counts[2] == pytest.approx(2.0, rel=1e-6)  # both reached 0.1
+
+
+def test_book_exposure_and_hits_by_hand() -> None:
+    """Levels are exposed while they rest; a taker order hits every level up to its furthest print,
+    and a hit level is gone until the next book (a second order cannot hit it again)."""
+    cfg = _intensity_config(bucket_width_price=0.1, n_buckets=5, half_life_s=math.inf)
+    est = TradeIntensity(cfg, 0)
+    est.on_book(0, 100.0, [99.95, 99.8], [100.05, 100.25, 100.9])  # 100.9 is beyond the buckets
+    est.on_trade(2 * S, 100.05, 1.0, 100.0, 1, 2 * S)  # takes the best ask (bucket 0)
+    est.on_trade(3 * S, 100.05, 1.0, 100.0, 1, 3 * S)  # nothing left there to hit
+    est.on_trade(4 * S, 99.8, 1.0, 100.0, -1, 4 * S)  # a sell sweeping both bids (buckets 0, 2)
+    cal = est.fit(5 * S)
+    assert cal.exposure == "book"
+    assert cal.bucket_counts == pytest.approx((2, 0, 1, 0, 0))
+    # bucket 0: the ask rested 2 s, the bid 4 s; bucket 2: the bid at 0.2 rested 4 s, the ask at 0.25 5 s
+    assert cal.bucket_exposure_s == pytest.approx((6, 0, 9, 0, 0))
+    assert cal.bucket_depths_price[:3] == pytest.approx((0.05, 0.1, (0.2 * 4 + 0.25 * 5) / 9))
+    assert cal.bucket_rates_per_s[0] == pytest.approx(2 / 6)
+
+
+def test_a_refused_or_old_book_leaves_nothing_exposed() -> None:
+    """A book without a mid (the core refused it) ends the exposure; so does max_book_age_s."""
+    cfg = _intensity_config(bucket_width_price=0.1, n_buckets=5, half_life_s=math.inf, max_book_age_s=5.0)
+    est = TradeIntensity(cfg, 0)
+    est.on_book(0, 100.0, [99.95], [100.05])
+    est.on_book(2 * S, math.nan, [], [])
+    est.on_book(3 * S, 100.0, [99.95], [100.05])
+    est.on_trade(10 * S, 100.05, 1.0, 100.0, 1, 10 * S)  # the book is 7 s old: not a hit
+    cal = est.fit(10 * S)
+    assert cal.bucket_exposure_s[0] == pytest.approx(2 * 2 + 2 * 5)  # two levels, 0-2 s and 3-8 s
+    assert cal.bucket_counts[0] == 0
+
+
+def test_poisson_fit_by_hand() -> None:
+    """Equal exposure at depths 0 and 1 with 2 and 1 hits: e^-k = 1/2, A = 3 / (1 + 1/2) = 2."""
+    fit = fit_exponential_intensity([0.0, 1.0], [2.0, 1.0], [1.0, 1.0])
+    assert fit is not None
+    assert fit[:3] == pytest.approx((2.0, math.log(2.0), 1.0))
+    assert fit[3] == 2
+    assert fit_exponential_intensity([0.0, 1.0], [3.0, 0.0], [1.0, 1.0]) is None  # every hit shallowest
+    assert fit_exponential_intensity([0.0, 1.0], [0.0, 0.0], [1.0, 1.0]) is None
+    assert fit_exponential_intensity([0.0, 1.0], [2.0, 1.0], [1.0, 0.0]) is None  # one depth exposed
+
+
+@given(
+    a=st.floats(0.01, 100.0),
+    k=st.floats(-2.0, 20.0),
+    exposure=st.lists(st.floats(0.1, 1e4), min_size=3, max_size=30),
+)
+def test_poisson_fit_recovers_noise_free_rates(a: float, k: float, exposure: list[float]) -> None:
+    """Hits exactly E_i * A exp(-k d_i) on depths 0, 0.1, ...: the fit returns A and k (r2 = 1)."""
+    depths = [0.1 * i for i in range(len(exposure))]
+    hits = [e * a * math.exp(-k * d) for d, e in zip(depths, exposure, strict=True)]
+    fit = fit_exponential_intensity(depths, hits, exposure)
+    assert fit is not None
+    assert fit[0] == pytest.approx(a, rel=1e-6)
+    assert fit[1] == pytest.approx(k, rel=1e-6, abs=1e-9)
+
+
+def test_offline_fit_of_arrays_is_the_online_rule() -> None:
+    """``fit_intensity`` on arrays: a book at a trade's instant comes after it; trades before the
+    first book are left out; the sweep is one taker order."""
+    cal = fit_intensity(
+        np.array([0, 2 * S, 2 * S, 3 * S]),
+        np.array([100.05, 100.05, 100.25, 99.95]),
+        np.array([1, 1, 1, -1]),
+        np.array([S, 3 * S]),
+        np.array([100.0, 100.0]),
+        bucket_width_price=0.1,
+        n_buckets=5,
+        bid_prices=np.array([[99.95, np.nan], [99.95, 99.9]]),
+        ask_prices=np.array([[100.05, 100.25], [100.05, 100.25]]),
+    )
+    assert (cal.taker_orders, cal.trades_accepted, cal.exposure) == (2, 3, "book")
+    assert cal.bucket_counts[:3] == pytest.approx((2, 0, 1))  # the sell hit the bid before the book at 3 s
+    with pytest.raises(ValueError, match="one row per mid"):
+        fit_intensity([0], [100.0], [1], [0], [100.0], bucket_width_price=0.1, bid_prices=[[1.0]])
