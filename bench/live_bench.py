@@ -35,6 +35,7 @@ from mm_bot.config import load_config
 from mm_bot.engine.core_types import Cancel, Place
 from mm_bot.engine.ids import run_prefix
 from mm_bot.journal import Journal
+from mm_bot.logging import configure_logging
 from mm_bot.markets import live_market
 from mm_bot.metrics import Metrics
 from mm_bot.model import BookSnapshot
@@ -122,6 +123,7 @@ async def measure(
         "MM_BOT__metrics__enabled": "false",
     }
     cfg = load_config(config, environ=env)
+    configure_logging(cfg.logging.level, json=True)  # as `mm-bot run --live` logs off a terminal
     start = time.time_ns()
     journal = Journal.open(tmp / "live.sqlite", synchronous=synchronous)
     probes = Probes()

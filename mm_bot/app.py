@@ -66,9 +66,7 @@ def open_journal(cfg: AppConfig, mode: str) -> Journal:
     """The mode's journal, refused with a config error naming it if another process holds it."""
     key = "journal.live_path" if mode == "live" else "journal.paper_path"
     path = Path(cfg.journal.live_path if mode == "live" else cfg.journal.paper_path)
-    sync = cfg.journal.synchronous
-    if sync == "auto":
-        sync = "FULL" if mode == "live" else "NORMAL"
+    sync = "NORMAL" if cfg.journal.synchronous == "auto" else cfg.journal.synchronous
     try:
         return Journal.open(path, synchronous=sync)
     except JournalLocked as exc:

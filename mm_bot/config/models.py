@@ -115,8 +115,10 @@ class MetricsConfig(_Strict):
 class JournalConfig(_Strict):
     """SQLite files, paths relative to the working directory; paper and live never share one.
 
-    ``synchronous`` is SQLite's: ``FULL`` also survives a power loss, ``NORMAL`` survives the process
-    dying; ``auto`` is FULL for the live journal and NORMAL for paper.
+    ``synchronous`` is SQLite's: ``NORMAL`` survives the process dying (SIGKILL, a crash), ``FULL``
+    also a power loss, at an fsync (about a millisecond) before every order. ``auto`` is NORMAL: after
+    a power loss the venue holds what a lost commit knew (orders carry the journal's tag and are
+    adopted and cancelled; fills are fetched again from the last one the journal kept).
     """
 
     paper_path: str = "var/journal-paper.sqlite"

@@ -31,8 +31,8 @@ from mm_bot.strategy.intensity import (
     IntensityConfig,
     IntensityStatus,
     TradeIntensity,
-    fit_exponential_intensity,
 )
+from mm_bot.strategy.intensity_fit import fit_exponential_intensity
 
 __all__ = [
     "EwmaVolatility",
