@@ -43,6 +43,10 @@ PURE_GLOBS = [
     "sim/price.py",
     "sim/events.py",
     "sim/mirror.py",
+    "sim/replay/*.py",  # the replay venue
+    "mm_bot/backtest/driver.py",  # the backtest's virtual-time loop
+    "mm_bot/backtest/recorder.py",
+    "mm_bot/backtest/trace.py",
 ]
 
 

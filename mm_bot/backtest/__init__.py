@@ -1,0 +1,1 @@
+"""Backtests and paper-run analysis: the run trace, its metrics and the HTML report."""
