@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from mm_bot.backtest_cli import add_backtest_parser, run_backtest_command
 from mm_bot.data_cli import add_data_parser, run_data
 from mm_bot.errors import ConfigError
 
@@ -75,6 +76,7 @@ def _build_parser() -> argparse.ArgumentParser:
         help="fees in the asset a fill brings in (Binance spot without BNB; default) or always in quote",
     )
     add_data_parser(sub)
+    add_backtest_parser(sub)
     return parser
 
 
@@ -192,6 +194,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_venue_serve(args)
         if args.command == "data":
             return run_data(args)
+        if args.command == "backtest":
+            return run_backtest_command(args)
     except ConfigError as exc:
         print(f"mm-bot: {exc}", file=sys.stderr)
         return EXIT_CONFIG

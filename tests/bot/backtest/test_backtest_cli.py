@@ -1,0 +1,67 @@
+"""``mm-bot backtest`` end to end on a recorded spot file: the summary holds the run contract, the
+metrics, the data's A/k fit and the compared kinds; the report is written; bad input exits 2 with
+one line, never a traceback."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mm_bot.cli import main
+
+ROOT = Path(__file__).resolve().parents[3]
+DATA = ROOT / "tests" / "data" / "binance-btcusdt-2024-08-08" / "spot_btcusdt_20240808.gz"
+CONFIG = ROOT / "config.yaml"
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    target = tmp_path_factory.mktemp("bt") / DATA.name
+    shutil.copy(DATA, target)
+    return target
+
+
+def test_backtest_writes_summary_report_and_compares(
+    data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    summary, report = tmp_path / "s.json", tmp_path / "report"
+    argv = ["backtest", "--config", str(CONFIG), "--data", str(data), "--summary-json", str(summary),
+            "--report", str(report), "--compare", "as,fixed", "--no-progress"]  # fmt: skip
+    assert main(argv) == 0
+    s = json.loads(summary.read_text())
+    m = s["markets"]["BTC/USDT"]
+    assert s["mode"] == "backtest" and m["fills"] > 0 and m["open_orders_at_exit"] in (0, 1, 2)  # data ends
+    assert {"quotes_sent", "cancels_sent", "pnl_quote", "fees_quote", "decision_reasons"} <= set(m)
+    for key in ("sharpe", "max_drawdown_quote", "fill_rate", "markouts", "var_95_quote", "cvar_95_quote"):
+        assert key in s["metrics"]
+    assert s["metrics"]["fills"] == m["fills"]
+    fit = s["intensity_fit"]
+    assert fit["A_per_s"] > 0 and fit["k_per_price"] > 0 and fit["taker_orders"] > 100
+    assert set(s["compare"]) == {"as", "fixed"}
+    assert s["compare"]["as"] == s["metrics"]  # the configured kind is as: the same run
+    assert s["compare"]["fixed"]["fills"] != s["metrics"]["fills"]
+    html = (report / "index.html").read_text()
+    assert "fixed" in html and "<svg" in html
+    out = capsys.readouterr().out
+    assert "pnl_quote" in out and "A/k of the data" in out
+
+
+def test_bad_data_and_flags_exit_2_naming_them(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.gz"
+    junk.write_bytes(b"not gzip at all")
+    for args, words in (
+        (["--data", str(junk)], "junk.gz"),
+        (["--data", str(DATA), "--compare", "as,nope"], "--compare"),
+        (["--data", str(DATA), "--market", "3"], "--market"),
+    ):
+        done = subprocess.run(
+            [sys.executable, "-m", "mm_bot.cli", "backtest", "--config", str(CONFIG), *args],
+            capture_output=True, text=True, timeout=120, cwd=tmp_path,
+        )  # fmt: skip
+        assert done.returncode == 2, (args, done.stderr)
+        assert words in done.stderr and "Traceback" not in done.stderr
