@@ -4,9 +4,11 @@ daily loss baselines, so a restart knows its position and which orders the venue
 - Intent before send: ``record_order_intent`` commits the order as ``pending_new`` before it returns,
   so an order sent just before a crash is in ``open_orders`` for reconciliation. Every write is
   committed when its call returns, except decisions: buffered, written by ``flush()``.
-- Durability: with ``synchronous="NORMAL"`` a commit survives the process dying (SIGKILL included)
-  but the last ones may be lost to a power cut or an OS crash; ``"FULL"`` fsyncs the WAL at each
-  commit and survives those too (live journals use it).
+- Durability: with ``synchronous="NORMAL"`` (the default) a commit survives the process dying
+  (SIGKILL included) but the last ones may be lost to a power cut or an OS crash; ``"FULL"`` fsyncs
+  the WAL at each commit and survives those too. What the venue cannot give back is made durable
+  whatever the setting, by a checkpoint (which syncs the WAL and the file): the schema and the
+  order tag at open, the starting balances and the daily loss baselines when first stored.
 - One writer: ``Journal.open`` holds an exclusive ``flock`` on ``<path>.lock`` (holding its pid) until
   ``close()`` or the process's death; another writer, in any process, gets ``JournalLocked``.
   ``Journal.open_readonly`` (reports) takes no lock and has no write methods.
@@ -96,6 +98,7 @@ class Journal(JournalReader):
         self._decision_batch = decision_batch
         self._decisions: list[_DecisionRow] = []
         self.session_id: int | None = None
+        self._checkpoint_due = False  # a row the venue cannot give back waits for its transaction
 
     @classmethod
     def open(
@@ -133,6 +136,7 @@ class Journal(JournalReader):
             with _write_errors(path):
                 schema.migrate(conn, version)
                 schema.ensure_order_tag(conn)
+                conn.execute("PRAGMA wal_checkpoint(FULL)")  # the tag: see the module docstring
         except BaseException:
             if conn is not None:
                 conn.close()
@@ -201,6 +205,17 @@ class Journal(JournalReader):
         is rolled back and ``JournalWriteError`` raised: nothing of the batch is stored."""
         with self._writes(), transaction(self._conn):
             yield
+        if self._checkpoint_due:
+            self._make_durable()
+
+    def _make_durable(self) -> None:
+        """Sync what is committed to disk (a checkpoint), now or when the open transaction ends."""
+        if self._conn.in_transaction:
+            self._checkpoint_due = True
+            return
+        with self._writes():
+            self._conn.execute("PRAGMA wal_checkpoint(FULL)")
+        self._checkpoint_due = False
 
     def _execute(self, sql: str, params: tuple[object, ...]) -> sqlite3.Cursor:
         """One write statement, committed on return (autocommit)."""
@@ -283,6 +298,7 @@ class Journal(JournalReader):
                 "INSERT INTO starting_balances (account, asset, amount, set_ns) VALUES (?, ?, ?, ?)",
                 [(account, asset, float(amount), now_ns) for asset, amount in balances.items()],
             )
+        self._make_durable()
         return True
 
     def save_balances(self, mode: str, balances: Mapping[str, float], now_ns: int) -> None:
@@ -299,6 +315,8 @@ class Journal(JournalReader):
         """Store ``market``'s PnL at the start of UTC day ``day`` (``utc_day``) once: True if stored,
         False if that day already has one (a restart keeps the first)."""
         cur = self._execute(schema.INSERT_DAY_BASELINE, (market, day, pnl_quote, now_ns))
+        if cur.rowcount == 1:
+            self._make_durable()
         return cur.rowcount == 1
 
     def record_decision(

@@ -92,6 +92,12 @@ class JournalReader:
         query = "SELECT asset, amount FROM starting_balances WHERE account = ? ORDER BY asset"
         return dict(self._conn.execute(query, (account,)).fetchall())
 
+    def starting_balances_set_ns(self, account: str) -> int | None:
+        """When ``account``'s starting balances were stored (its first start), None if never."""
+        query = "SELECT MIN(set_ns) FROM starting_balances WHERE account = ?"
+        value = self._conn.execute(query, (account,)).fetchone()[0]
+        return None if value is None else int(value)
+
     def load_balances(self, mode: str = "paper") -> dict[str, float]:
         """The last ``save_balances`` snapshot of ``mode``: informational (reports), not for restore."""
         rows = self._conn.execute("SELECT asset, amount FROM balances WHERE mode = ? ORDER BY asset", (mode,))

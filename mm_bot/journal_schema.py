@@ -143,12 +143,15 @@ def _open(conn: sqlite3.Connection) -> bool:
 
 
 def ensure_order_tag(conn: sqlite3.Connection) -> None:
-    """Give a journal without one its own client order id tag: ``mm`` and four random base-36
-    characters. Every order the journal's sessions send carries it, so two bots with their own
-    journals on one account and symbol never adopt, cancel or count each other's orders and fills."""
+    """Give a journal without one its own client order id tag: ``mb`` and four random base-36
+    characters (not ``mm``: a journal from before tags, whose ids start with ``mm``, would take every
+    ``mm...`` id for its own). Every order the journal's sessions send carries it, so two bots with
+    their own journals on one account and symbol never adopt, cancel or count each other's orders
+    and fills. Committed with FULL sync: losing it to a power loss would make the lost session's
+    orders someone else's."""
     with transaction(conn):
         if order_tag(conn) is None:
-            tag = "mm" + base36(secrets.randbelow(36**4)).rjust(4, "0")
+            tag = "mb" + base36(secrets.randbelow(36**4)).rjust(4, "0")
             conn.execute("INSERT INTO meta (key, value) VALUES ('order_tag', ?)", (tag,))
 
 

@@ -108,7 +108,9 @@ async def live_market(
         raise ConfigError([("journal.live_path", problem)], "run")
     journal.set_starting_balances(account, balances, start_ns)
     starting = journal.starting_balances(account)
-    core = restored_core(cfg, mcfg, prefix, journal, starting, start_ns)
+    core = restored_core(
+        cfg, mcfg, prefix, journal, starting, start_ns, journal.starting_balances_set_ns(account)
+    )
     core.reconciler.compare_assets = frozenset({mcfg.base_asset})
     return _assemble(cfg, mcfg, core, venue, journal, metrics, clock_ns)
 
@@ -187,6 +189,7 @@ def restored_core(
     journal: Journal,
     starting: dict[str, float],
     start_ns: int,
+    no_fill_before_ns: int | None = None,
 ) -> MarketCore:
     """A core continuing the journal's record of ``mcfg``'s market: fills, unsettled orders, the UTC
     day's loss baseline and the balances before any fill."""
@@ -198,6 +201,7 @@ def restored_core(
         fill_keys=journal.fill_keys(mcfg.symbol),
         inherited=tuple((_request(o), o.created_ns, filled.get(o.client_order_id, 0)) for o in unsettled),
         day_baseline=_day_baseline(journal, mcfg.symbol, start_ns),
+        no_fill_before_ns=no_fill_before_ns,
         baseline=starting,
     )
     params = market_params(mcfg, cfg.execution, journal.order_tag)

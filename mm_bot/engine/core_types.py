@@ -146,6 +146,9 @@ class CoreRestore:
     inherited: tuple[tuple[OrderRequest, int, int], ...] = ()
     day_baseline: tuple[int, float] | None = None  # (UTC day, PnL at its first observation)
     baseline: Mapping[str, float] = field(default_factory=dict)  # balances before any of our fills
+    # With no journaled fill: no fill of ours is older than this (the account's first start), so a
+    # reconciliation asks from here for fills a lost commit (a power loss) did not keep.
+    no_fill_before_ns: int | None = None
 
 
 @dataclass(slots=True)

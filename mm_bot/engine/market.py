@@ -127,6 +127,8 @@ class MarketCore:
         self.ledger.restore(state.totals, state.fill_keys)
         if state.totals.last_fill_ts_ns is not None:
             self._last_fill_ns = state.totals.last_fill_ts_ns
+        elif state.no_fill_before_ns is not None:
+            self._last_fill_ns = min(self._last_fill_ns, state.no_fill_before_ns)
         for request, sent_ns, filled_lots in state.inherited:
             self.orders.inherit(request, sent_ns, filled_lots)
         if state.day_baseline is not None:

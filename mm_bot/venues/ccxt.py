@@ -13,8 +13,8 @@
 - Rate limits: a 429 or 418 (a ban) emits ``Throttled`` until the venue's Retry-After; the core pulls
   its quotes until then. A place refused for rate is rejected (the venue did not take it).
 
-Only orders whose client id starts with ``tag`` (every mm-bot session's) are passed on or cancelled
-by ``cancel_all``; reconciliation sees every open order and fill, and keeps ours.
+Only orders whose client id starts with ``tag`` (the journal's) are passed on or cancelled by
+``cancel_all``. Trade history for reconciliation is asked a day at a time (``ccxt_fills``).
 """
 
 from __future__ import annotations
@@ -29,10 +29,7 @@ from typing import Any
 import ccxt.pro as ccxtpro
 import structlog
 
-from mm_bot.errors import (
-    TransientVenueError,
-    UnknownOrder,
-)
+from mm_bot.errors import TransientVenueError, UnknownOrder
 from mm_bot.model import (
     AccountSnapshot,
     BookSnapshot,
@@ -55,14 +52,12 @@ from mm_bot.model import (
 from mm_bot.model import OrderRejected as OrderRejectedEvent
 from mm_bot.venues import ccxt_translate as tr
 from mm_bot.venues.ccxt_errors import Recent, VenueMismatch, retried, retry_after_s, venue_error
+from mm_bot.venues.ccxt_fills import FillHistory
 from mm_bot.venues.ccxt_streams import StreamHealth, ended_user_clients, wedged_clients
 
 log = structlog.get_logger("mm_bot.venues.ccxt")
 
 BOOK_STREAM, USER_STREAM = "book", "user"
-FILLS_WINDOW_MS = 24 * 3_600_000 - 1  # Binance answers a myTrades time query for 24 hours at most
-CLOCK_SLACK_MS = 60_000  # the venue's clock may run ahead of ours: ask a little past our now
-FILLS_HISTORY_MS = 90 * 24 * 3_600_000  # fills older than this are not asked for (a day per request)
 
 
 class CcxtVenue:
@@ -102,6 +97,7 @@ class CcxtVenue:
         self._chores: set[asyncio.Task[Any]] = set()  # client resets, clock resyncs
         self._resyncing = False
         self._acked, self._ended, self._fills = Recent(), Recent(), Recent()
+        self._history = FillHistory(self._symbol)
         self._cid_by_order_id: OrderedDict[str, str] = OrderedDict()
         self.dropped: Counter[str] = Counter()  # venue data we could not use, by kind
         self._log = log.bind(market=self._symbol)
@@ -224,22 +220,13 @@ class CcxtVenue:
             raise TransientVenueError(f"order {client_order_id}: {exc}") from None
 
     async def fills_since(self, since_ns: int) -> list[OwnFill]:
-        """Our fills at or after ``since_ns``, each with its order's client id. Binance answers a
-        time query for at most 24 hours (``startTime`` alone: the day after it), so the span up to
-        now is asked for a day at a time, each day page by page, for at most ``FILLS_HISTORY_MS``."""
+        """Our fills at or after ``since_ns``, each with its order's client id (``ccxt_fills``)."""
+        return await self._history.since(since_ns, self._clock(), self._fills_between)
+
+    async def _fills_between(self, start_ms: int, end_ms: int) -> list[OwnFill]:
+        """One window of our fills (both ends inclusive), page by page."""
         seen: set[str] = set()
         out: list[OwnFill] = []
-        start_ms, now_ms = since_ns // 1_000_000, self._clock() // 1_000_000 + CLOCK_SLACK_MS
-        if start_ms < now_ms - FILLS_HISTORY_MS:
-            log.warning("fills_history_capped", market=self._symbol, asked_since_ms=start_ms, days=90)
-            start_ms = now_ms - FILLS_HISTORY_MS
-        while start_ms <= now_ms:
-            end_ms = min(start_ms + FILLS_WINDOW_MS, now_ms)
-            await self._fills_between(start_ms, end_ms, seen, out)
-            start_ms = end_ms + 1
-        return out
-
-    async def _fills_between(self, start_ms: int, end_ms: int, seen: set[str], out: list[OwnFill]) -> None:
         while True:
             query = {"endTime": end_ms}
             trades = await self._call(self._ex.fetch_my_trades(self._symbol, start_ms, 1000, query))
@@ -251,7 +238,7 @@ class CcxtVenue:
                 if fill is not None:
                     out.append(fill)
             if len(trades) < 1000 or not fresh:
-                return
+                return out
             start_ms = max(int(t.get("timestamp") or start_ms) for t in trades)
 
     async def account(self) -> AccountSnapshot:

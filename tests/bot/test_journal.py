@@ -452,11 +452,32 @@ def test_each_new_journal_has_its_own_order_tag_and_keeps_it(tmp_path: Path) -> 
         with Journal.open(tmp_path / f"{name}.sqlite") as journal:
             tags.append(journal.order_tag)
     assert len(set(tags)) == 3
-    assert all(len(t) == 6 and t.startswith("mm") and t.isalnum() for t in tags)
+    assert all(len(t) == 6 and t.startswith("mb") and t.isalnum() for t in tags)
+    assert not any(t.startswith("mm") for t in tags)  # a journal from before tags owns every mm... id
     with Journal.open(tmp_path / "a.sqlite") as journal:
         assert journal.order_tag == tags[0]
     with Journal.open_readonly(tmp_path / "a.sqlite") as reader_:
         assert reader_.order_tag == tags[0]
+
+
+def test_what_the_venue_cannot_give_back_survives_a_power_loss(tmp_path: Path) -> None:
+    """With NORMAL sync a power loss keeps only what reached the database file (the WAL's recent
+    commits may be gone). The order tag and the starting balances must be there (review finding:
+    a lost tag made the lost session's orders someone else's for good); a power loss is simulated by
+    reading a copy of the file without its WAL."""
+    path = tmp_path / "j.sqlite"
+    with Journal.open(path) as journal:
+        tag = journal.order_tag
+        journal.set_starting_balances("live/x/BTC/USDT", {"BTC": 1.0}, 5)
+        journal.record_fill(own_fill("b1", Side.BUY, 1000, 5, ts=30, trade_id="t1"), BTC)  # may be lost
+        lost = tmp_path / "after-power-loss.sqlite"
+        lost.write_bytes(path.read_bytes())  # the database file alone, as the disk holds it
+        conn = sqlite3.connect(lost)
+        assert conn.execute("SELECT value FROM meta WHERE key = 'order_tag'").fetchone() == (tag,)
+        assert conn.execute("SELECT asset, amount, set_ns FROM starting_balances").fetchall() == [
+            ("BTC", 1.0, 5)
+        ]
+        conn.close()
 
 
 def test_v1_journal_is_migrated_to_the_current_version(tmp_path: Path) -> None:

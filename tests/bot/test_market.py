@@ -848,3 +848,20 @@ def test_same_events_give_same_commands(seed: int) -> None:
         first.ledger.position_lots,
         first.ledger.cash_quote,
     )
+
+
+def test_without_journaled_fills_the_first_reconciliation_asks_since_the_accounts_first_start() -> None:
+    """A power loss can take every fill of a market out of the journal while the account's starting
+    balances (kept durably) say when it first traded: the start-up reconciliation asks from there, not
+    from this restart (review finding: fills of lost orders older than 300 s were never fetched)."""
+    from mm_bot.engine.core_types import Reconcile
+    from mm_bot.engine.reconcile import FILL_LOOKBACK_NS
+
+    first_start = T0 - 3_600 * S
+    core = MarketCore(default_params(), ClientOrderIds("mmr"), T0)
+    core.restore(CoreRestore(no_fill_before_ns=first_start))
+    (ask,) = [c for c in core.start(T0) if isinstance(c, Reconcile)]
+    assert ask.fills_since_ns == first_start - FILL_LOOKBACK_NS
+    fresh = MarketCore(default_params(), ClientOrderIds("mmr"), T0)
+    (ask,) = [c for c in fresh.start(T0) if isinstance(c, Reconcile)]
+    assert ask.fills_since_ns == T0 - FILL_LOOKBACK_NS
