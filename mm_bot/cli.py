@@ -16,6 +16,7 @@ from pathlib import Path
 from mm_bot.backtest_cli import add_backtest_parser, run_backtest_command
 from mm_bot.data_cli import add_data_parser, run_data
 from mm_bot.errors import ConfigError
+from mm_bot.record_cli import add_record_parser, run_record
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -77,6 +78,7 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     add_data_parser(sub)
     add_backtest_parser(sub)
+    add_record_parser(sub)
     return parser
 
 
@@ -196,6 +198,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_data(args)
         if args.command == "backtest":
             return run_backtest_command(args)
+        if args.command == "record":
+            return run_record(args)
     except ConfigError as exc:
         print(f"mm-bot: {exc}", file=sys.stderr)
         return EXIT_CONFIG

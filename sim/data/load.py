@@ -4,18 +4,21 @@ Raw files of one set (one symbol, one market) are parsed one by one (or read fro
 ``sim/data/cache.py``), joined in the time order of their first messages (so the order they are named
 in does not matter) and synced by Binance's rules (``sim/data/sync.py``). A single ``.npz`` (told by
 its content, not its name) is read as our normalized format or as an hftbacktest feed file
-(``sim/data/store.py``).
+(``sim/data/store.py``). Captures of ``mm-bot record`` (told by their first lines) are parsed by
+``sim/data/mmbot_capture.py``, which needs no sync, and are not cached.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Generator, Sequence
+from itertools import islice
 from pathlib import Path
 
 from sim.data.binance import ParsedFile, parse_lines
 from sim.data.cache import cache_candidates, read_cache, source_key, write_cache
 from sim.data.files import read_lines
 from sim.data.meta import Meta, Recording
+from sim.data.mmbot_capture import capture_start, parse_captures
 from sim.data.report import DataError, FileReport, ImportReport
 from sim.data.store import load_npz, resolve_steps
 from sim.data.sync import synchronize
@@ -51,6 +54,9 @@ def load(
         if len(files) != 1:
             raise DataError("give one .npz file, or the raw files of one recording")
         return load_npz(files[0], tick_size=tick_size, lot_size=lot_size)
+    starts = [_capture_start(f) for f in files]
+    if any(start is not None for start in starts):
+        return _load_captures(files, starts, market, tick_size, lot_size, strict)
     parsed = [parse_file(f, cache=cache, user_cache_dir=user_cache_dir, strict=strict) for f in files]
     parsed.sort(key=lambda p: int(p.messages["local_ts"][0]))
     market = _market(parsed, market)
@@ -97,6 +103,42 @@ def parse_file(
         )
         raise DataError(f"{path}: no usable Binance message in {report.lines} lines{detail}")
     return parsed
+
+
+def _capture_start(path: Path) -> int | None:
+    """The first receive time of an ``mm-bot record`` capture, by its first lines; None if not one."""
+    lines = read_lines(path, FileReport(path.name))
+    try:
+        return capture_start(islice(lines, 8))
+    except OSError:
+        return None  # parse_file reports it
+    finally:
+        if isinstance(lines, Generator):
+            lines.close()  # the file, now
+
+
+def _load_captures(
+    files: list[Path],
+    starts: list[int | None],
+    market: str | None,
+    tick_size: str | None,
+    lot_size: str | None,
+    strict: bool,
+) -> Recording:
+    """Captures are parsed whole each time: no parse cache (no sync to redo either, one pass)."""
+    if None in starts:
+        raise DataError("give the files of one recording: some are mm-bot captures, some are not")
+    sources = []
+    for _, path in sorted(zip(starts, files, strict=True), key=lambda pair: pair[0] or 0):
+        report = FileReport(path.name)
+        sources.append((report, read_lines(path, report)))
+    try:
+        parsed = parse_captures(sources, market, strict=strict)
+    except OSError as exc:
+        raise DataError(f"{exc.filename}: cannot read ({exc.strerror or exc})") from None
+    tick = tick_size or (parsed.header.tick if parsed.header else None)
+    lot = lot_size or (parsed.header.lot if parsed.header else None)
+    return parsed.recording(resolve_steps(parsed.events, tick, lot, files[0].name))
 
 
 def _is_npz(path: Path) -> bool:

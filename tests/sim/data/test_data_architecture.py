@@ -8,7 +8,7 @@ import pytest
 
 from tests.test_architecture import FORBIDDEN, ROOT, closure
 
-PURE = ["binance", "sync", "events", "meta", "report", "book", "hftbacktest", "info"]
+PURE = ["binance", "sync", "events", "meta", "report", "book", "hftbacktest", "info", "mmbot_capture"]
 IO_MODULES = {"os", "io", "gzip", "zipfile", "shutil", "tempfile", "pathlib", "mm_bot"}
 
 
