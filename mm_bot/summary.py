@@ -4,9 +4,9 @@ Per market, the DESIGN contract's fields are this session's figures (``quotes_se
 ``cancels_sent``, ``fills``, ``volume_base``, ``pnl_quote``, ``fees_quote``, ``decision_reasons``,
 ``decision_latency_us``); ``position_base`` is the position now (net of fees charged in base),
 ``fees_base`` and ``fees_other`` ({asset: amount}) the session's fees charged in base (in
-``pnl_quote`` through the position, valued at the mid) or in a third asset (not in it), and ``cumulative`` holds the figures since the journal began
-(``fills``, ``volume_base``, ``fees_quote``, ``cash_quote``, ``pnl_quote``). Scripts depend on these
-names: add fields freely, rename none.
+``pnl_quote`` through the position, valued at the mid) or in a third asset (not in it), and
+``cumulative`` holds the figures since the journal began (``fills``, ``volume_base``, ``fees_quote``,
+``cash_quote``, ``pnl_quote``). Scripts depend on these names: add fields freely, rename none.
 """
 
 from __future__ import annotations
