@@ -33,7 +33,7 @@ MATRIX: list[tuple[str, float, Check]] = [
     ("http_429", 0.05, reasons_with("rate_limited")),
     ("http_418", 0.03, reasons_with("rate_limited")),
     ("http_503", 0.1, venue_count("place_unknown", "cancel_failed", "reconcile_failed", "status_queries")),
-    ("ws_drop", 0.3, reasons_with("disconnected")),
+    ("ws_drop", 0.6, reasons_with("disconnected")),  # 0.3/s left ~1 run in 6 with no drop seen in 6 s
     ("depth_gap", 0.5, reasons_with("disconnected")),
     ("clock_skew", 0.1, lambda m: m["rejects"].get("clock_skew", 0) > 0 or venue_count("cancel_failed")(m)),
     ("reject", 0.2, lambda m: m["rejects"].get("insufficient_funds", 0) > 0),
