@@ -4,9 +4,7 @@
 our order acks, rejects, cancels and fills, connection events), the runner's news about its requests
 (a place or cancel whose outcome is unknown, lookups, reconciliation reports) and timer ticks, and
 returns the commands to send (``Place``, ``Cancel``, ``QueryOrder``, ``Reconcile``). It never awaits
-and never reads a clock, so a backtest drives it in a loop with a virtual clock and makes exactly the
-decisions a live run makes on the same events. The runner is the only code that turns commands into
-awaited venue calls.
+and never reads a clock: a backtest drives it in virtual time and decides exactly as a live run does.
 
 It coordinates parts with one job each:
 
@@ -94,10 +92,8 @@ Event = VenueEvent | PlaceUnknown | CancelFailed | OrderStatusResult | Reconcile
 
 class MarketCore:
     def __init__(self, params: MarketParams, ids: ClientOrderIds, start_ns: int) -> None:
-        if not ids.prefix.startswith(params.execution.id_tag):
-            raise ValueError(
-                f"client order ids {ids.prefix!r}... must start with the tag {params.execution.id_tag!r}"
-            )
+        if not ids.prefix.startswith(tag := params.execution.id_tag):
+            raise ValueError(f"client order ids {ids.prefix!r}... must start with the tag {tag!r}")
         self.params = params
         self.instrument = params.instrument
         self._tick = float(params.instrument.tick_size)
@@ -269,8 +265,7 @@ class MarketCore:
         return order
 
     def _on_fill(self, fill: OwnFill, now_ns: int, *, expected: bool) -> None:
-        """Apply a fill to the ledger once; then to the order table, which may not expect it. A fill
-        of an order without our tag (manual trading or another bot on the account) is not ours."""
+        """Apply a fill of ours (our tag) to the ledger once, then to the order table."""
         if not fill.client_order_id.startswith(self.params.execution.id_tag):
             self.stats.venue["foreign_fill"] += 1
             return
