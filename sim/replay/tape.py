@@ -12,14 +12,18 @@ Times (integer ns; ``sim/data/events.py`` for the recorded fields):
   message was received before the venue stamped it, every receive time is raised by the most
   negative ``local_ts - exch_ts`` plus ``base_latency_ns`` (the Binance test data's clock runs about
   1.27 s behind the venue's). The offsets ``local - exch`` after that are the recorded latencies;
-- ``venue_ns``: when the venue applies the message: its ``exch_ts``, never before the previous
-  message's (messages are applied in the order they were recorded: a diff sequence stays in order).
-  A message without a venue time of its own (``MSG_EXCH_TS_FILLED``: Binance spot's REST snapshot)
-  is placed at its receive time minus the latest recorded latency;
+- ``venue_ns``: when the venue applies the message: its ``exch_ts``. The recording has two streams,
+  the book's (diffs, snapshots, gap markers) and the trades; each is applied in the order it was
+  recorded (a diff sequence stays in order), never before that stream's previous message. A message
+  without a venue time of its own (``MSG_EXCH_TS_FILLED``: Binance spot's REST snapshot) is placed
+  at its receive time minus the latest recorded latency. The tape plays the messages by
+  ``venue_ns`` (ties: recorded order), as hftbacktest's exchange side does: a trade the recorder
+  received after a diff the venue stamped later is applied before that diff;
 - ``local_ns``: when the strategy receives it: with ``feed="recorded"`` its corrected receive time,
-  with a constant ``feed`` (ns) ``venue_ns + feed``; never before ``venue_ns`` nor the previous one;
-- ``latency_ns``: the recorded latency of the latest diff or trade at or before the message (those
-  carry the venue's own time on every Binance market), for order latency "recorded".
+  with a constant ``feed`` (ns) ``venue_ns + feed``; never before ``venue_ns`` nor its stream's
+  previous message. Across streams it is not in played order (the venue delivers by it);
+- ``latency_ns``: the recorded latency of the latest diff or trade played at or before the message
+  (those carry the venue's own time on every Binance market), for order latency "recorded".
 
 Rows: every row has the key of the level it is about (``sim/replay/depth.py``: ``-ticks`` for a bid,
 ``ticks`` for an ask; a trade's is the level it took: ``ticks`` for a buy, which takes asks, and
@@ -74,15 +78,16 @@ I64 = npt.NDArray[np.int64]
 
 @dataclass(slots=True)
 class Chunk:
-    """Consecutive messages as lists. Per message: ``kind``, ``venue_ns``, ``local_ns``,
-    ``latency_ns``, row bounds ``start``/``b1``/``b2``/``b3``/``stop``
-    (into this chunk's rows). Per row: ``key`` (its sign is the side: < 0 a bid, or a trade that took
-    bids; > 0 an ask, or a trade that took asks; 0 unsided), ``lots``, and as arrays ``row_kind``
-    (``ev & KIND_MASK``) and ``ident`` (trade or update id)."""
+    """Consecutive messages as lists. Per message: ``kind``, ``venue_ns``, ``local_ns``, ``due_ns``
+    (the earliest ``local_ns`` from this message on), ``latency_ns``, row bounds ``start``/``b1``/
+    ``b2``/``b3``/``stop`` (into this chunk's rows). Per row: ``key`` (its sign is the side: < 0 a
+    bid, or a trade that took bids; > 0 an ask, or a trade that took asks; 0 unsided), ``lots``, and
+    as arrays ``row_kind`` (``ev & KIND_MASK``) and ``ident`` (trade or update id)."""
 
     kind: list[int]
     venue_ns: list[int]
     local_ns: list[int]
+    due_ns: list[int]
     latency_ns: list[int]
     start: list[int]
     b1: list[int]
@@ -113,8 +118,8 @@ class Tape:
         self._chunk_rows = chunk_rows
         messages, events = recording.messages, recording.events
         self._select(messages)
-        self._rows(events, messages)
         self._times(messages, base_latency_ns)
+        self._rows(events, messages)
 
     # ------------------------------------------------------------------------------ preparation
     def _select(self, messages: npt.NDArray[Any]) -> None:
@@ -177,7 +182,8 @@ class Tape:
         """Rows of messages not replayed (``bookTicker``, kinds we do not interpret)."""
 
     def _times(self, messages: npt.NDArray[Any], base_latency_ns: int) -> None:
-        sel, kind = self._sel, self._kind
+        """The clocks, and the played messages put in the order the venue applies them."""
+        sel, kind = self._sel, self._kind  # in recorded order
         exch = messages["exch_ts"][sel].astype(np.int64)
         local = messages["local_ts"][sel].astype(np.int64)
         stamped = (messages["flags"][sel] & MSG_EXCH_TS_FILLED) == 0
@@ -189,20 +195,30 @@ class Tape:
         offset = offset + shift
         self.clock_shift_ns = shift
         """Added to every recorded receive time (the recorder's clock correction)."""
-        source = stamped & ((kind == DEPTH) | (kind == ROWS) | (kind == TRADE))
-        latency = _latest(offset, source)
-        venue = np.maximum.accumulate(np.where(stamped, exch, local - latency)) if len(sel) else exch
+        source = stamped & ((kind == DEPTH) | (kind == TRADE))
+        venue = np.where(stamped, exch, local - _latest(offset, source))
+        trade = kind == TRADE
+        streams = (trade, ~trade)  # each stream keeps its recorded order
+        for stream in streams:
+            venue[stream] = np.maximum.accumulate(venue[stream]) if stream.any() else venue[stream]
         if self.feed == "recorded":
-            arrive = np.maximum.accumulate(np.maximum(local, venue)) if len(sel) else local
+            arrive = np.maximum(local, venue)
+            for stream in streams:
+                arrive[stream] = np.maximum.accumulate(arrive[stream]) if stream.any() else arrive[stream]
         else:
             arrive = venue + int(self.feed)
+        order = np.lexsort((np.arange(len(sel)), venue))  # by venue time; ties: recorded order
+        self._sel, self._kind = sel[order], kind[order]
+        self.message_index = self._sel
+        venue, arrive = venue[order], arrive[order]
         self.venue_ns: I64 = venue
-        """Per played message: when the venue applies it."""
+        """Per played message, in the played order: when the venue applies it."""
         self.local_ns: I64 = arrive
-        """Per played message: when the strategy receives it."""
-        self._latency = latency
-        self.start_ns = int(arrive[0]) if len(sel) else 0
-        self.end_ns = int(arrive[-1]) if len(sel) else 0
+        """Per played message: when the strategy receives it (not in order across streams)."""
+        self._due = np.minimum.accumulate(arrive[::-1])[::-1] if len(sel) else arrive
+        self._latency = _latest(offset[order], source[order])
+        self.start_ns = int(self._due[0]) if len(sel) else 0
+        self.end_ns = int(arrive.max()) if len(sel) else 0
 
     # ------------------------------------------------------------------------------ reading
     def __len__(self) -> int:
@@ -223,6 +239,7 @@ class Tape:
                 kind=self._kind[m0:m1].tolist(),
                 venue_ns=self.venue_ns[m0:m1].tolist(),
                 local_ns=self.local_ns[m0:m1].tolist(),
+                due_ns=self._due[m0:m1].tolist(),
                 latency_ns=self._latency[m0:m1].tolist(),
                 start=b[0],
                 b1=b[1],

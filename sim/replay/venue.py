@@ -10,7 +10,8 @@ queries ``order_status``, ``open_orders``, ``fills``, ``account``) and emits ``s
 Two clocks on one timeline (``sim/replay/tape.py`` makes them from the recording): the venue applies
 message ``i`` at ``venue_ns[i]`` and the caller receives what it showed at ``local_ns[i]``, so a
 ``BookSnapshot`` is the book right after its message even when later messages were applied before
-it is delivered. At one instant the recorded message goes before our commands. A command submitted
+it is delivered. Public events are delivered by receive time (a trade received late comes after a
+book the venue made later). At one instant the recorded message goes before our commands. A command submitted
 at ``t`` reaches the venue after the entry latency; what the venue does about it (and every fill of
 a resting order) is delivered after the response latency. Each latency is a constant (ns) or
 ``"recorded"``: the recorded latency of the latest diff or trade the venue has applied.
@@ -24,7 +25,6 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections import deque
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from itertools import count
@@ -109,7 +109,7 @@ class ReplayVenue:
         self._levels = config.book_levels
         self._entry = None if config.entry_latency == "recorded" else config.entry_latency
         self._response = None if config.response_latency == "recorded" else config.response_latency
-        self._market: deque[tuple[int, int, Event]] = deque()  # public events: delivery times in order
+        self._market: list[tuple[int, int, Event]] = []  # public events (a heap: streams interleave)
         self._private: list[tuple[int, int, Event]] = []  # our events (a heap)
         self._inbound: list[tuple[int, int, Account, Command]] = []
         self._order = count()  # ties in the heaps: creation order
@@ -164,7 +164,7 @@ class ReplayVenue:
             t = min(t, self._private[0][0])
         if self._i < self._n or self._load():
             assert self._c is not None
-            t = min(t, self._c.local_ns[self._i])
+            t = min(t, self._c.due_ns[self._i])
         if self._inbound:
             t = min(t, self._inbound[0][0] + (self._response or 0))
         return None if t >= _NEVER else max(t, self._now)
@@ -177,13 +177,12 @@ class ReplayVenue:
             if self._private or self._inbound:
                 t = self.next_event_time_ns()
                 t = _NEVER if t is None else t
-            elif self._market:  # only recorded messages: in order, this one is the next
-                t = max(self._market[0][0], self._now)
-            elif self._i < self._n or self._load():
-                assert self._c is not None
-                t = max(self._c.local_ns[self._i], self._now)
-            else:
-                t = _NEVER
+            else:  # only recorded messages: the next delivery is the next one due
+                t = self._market[0][0] if self._market else _NEVER
+                if self._i < self._n or self._load():
+                    assert self._c is not None
+                    t = min(t, self._c.due_ns[self._i])
+                t = max(t, self._now) if t < _NEVER else t
             if t > limit_ns:
                 self._run(limit_ns)
                 return self._deliver(limit_ns)
@@ -206,8 +205,8 @@ class ReplayVenue:
         heapq.heappush(self._private, (ts_ns, next(self._order), event))
 
     def _publish(self, ts_ns: int, event: Event) -> None:
-        """A public event, delivered at ``ts_ns`` (never before the previous one's)."""
-        self._market.append((ts_ns, next(self._order), event))
+        """A public event, delivered at ``ts_ns``."""
+        heapq.heappush(self._market, (ts_ns, next(self._order), event))
 
     def _deliver(self, now_ns: int) -> list[Event]:
         """The events due by ``now_ns``, by (delivery time, creation order)."""
@@ -215,13 +214,13 @@ class ReplayVenue:
         events: list[Event] = []
         if not private:
             while market and market[0][0] <= now_ns:
-                events.append(market.popleft()[2])
+                events.append(heapq.heappop(market)[2])
             return events
         while market and market[0][0] <= now_ns:
             if private and private[0][:2] < market[0][:2]:
                 events.append(heapq.heappop(private)[2])
             else:
-                events.append(market.popleft()[2])
+                events.append(heapq.heappop(market)[2])
         while private and private[0][0] <= now_ns:
             events.append(heapq.heappop(private)[2])
         return events
@@ -271,9 +270,7 @@ class ReplayVenue:
                 side = 1 if key > 0 else -1  # a buy took the asks
                 if self.known and (orders.buys or orders.sells):
                     orders.on_trade(key * side, qty, side, ident, t, t + self._response_ns())
-                self._market.append(
-                    (ts, next(self._order), PublicTrade(ts, t, ident, key * side, qty, _SIDE[side]))
-                )
+                self._publish(ts, PublicTrade(ts, t, ident, key * side, qty, _SIDE[side]))
         elif kind == DEPTH:
             keys, lots = c.key, c.lots
             b1, b2, b3 = c.b1[i], c.b2[i], c.b3[i]
@@ -324,7 +321,7 @@ class ReplayVenue:
         bid_levels, ask_levels = self.bids.levels, self.asks.levels
         bids = tuple([(-k, bid_levels[k]) for k in self.bids.top[:n]])
         asks = tuple([(k, ask_levels[k]) for k in self.asks.top[:n]])
-        self._market.append((ts, next(self._order), BookSnapshot(ts, t, self._book_seq, bids, asks)))
+        self._publish(ts, BookSnapshot(ts, t, self._book_seq, bids, asks))
 
     def _response_ns(self) -> int:
         return self._latency if self._response is None else self._response

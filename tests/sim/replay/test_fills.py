@@ -15,7 +15,7 @@ from sim.events import (
     PublicTrade,
 )
 from sim.replay import BookKnown, BookUnknown, Probabilistic, power
-from tests.sim.replay.builder import Book
+from tests.sim.replay.builder import MS, Book
 from tests.sim.replay.harness import BUY, SELL, Venue, ms
 
 BID, ASK = 10_000, 10_010
@@ -251,3 +251,33 @@ def test_a_constant_feed_latency_replaces_the_recorded_receive_times() -> None:
     v = Venue(book, feed=2_000_000)
     v.finish()
     assert [(ms(b.exchange_ts_ns), ms(b.ts_ns)) for b in v.of(BookSnapshot)] == [(0, 2), (10, 12)]
+
+
+def test_a_trade_received_late_is_applied_at_its_exchange_time() -> None:
+    """A sell through our bid stamped at 20 ms that the recorder received at 60 ms, after a diff the
+    venue stamped at 50: it happened before our order reached the venue (26 ms), so it fills
+    nothing, and we still see it at 60 ms, after the diff's book."""
+    book = Book().snapshot(0, [(BID, 5)], [(ASK, 5)]).diff(50, asks=[(ASK, 6)])
+    book.trade(20, BID - 1, 1, buy=False, feed_ns=40 * MS)
+    v = Venue(book)
+    v.place(25, BUY, BID, 1)
+    v.finish()
+    assert v.fills() == []
+    seen = [(type(e).__name__, ms(e.exchange_ts_ns), ms(e.ts_ns)) for e in v.events]
+    assert [s for s in seen if s[0] in ("BookSnapshot", "PublicTrade")] == [
+        ("BookSnapshot", 0, 0),
+        ("BookSnapshot", 50, 50),
+        ("PublicTrade", 20, 60),
+    ]
+
+
+def test_a_trade_stamped_after_our_arrival_but_received_late_still_fills_us() -> None:
+    """The same late print stamped at 30 ms, after our order arrived at 26: it fills us at 30 ms, and
+    we learn of the fill a response latency later."""
+    book = Book().snapshot(0, [(BID, 5)], [(ASK, 5)]).diff(50, asks=[(ASK, 6)])
+    book.trade(30, BID - 1, 1, buy=False, feed_ns=30 * MS)
+    v = Venue(book)
+    v.place(25, BUY, BID, 1)
+    v.finish()
+    [fill] = v.fills()
+    assert (ms(fill.exchange_ts_ns), ms(fill.ts_ns)) == (30, 31)

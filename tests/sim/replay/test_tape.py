@@ -10,7 +10,7 @@ from sim.data import MSG_EXCH_TS_FILLED
 from sim.events import BookSnapshot
 from sim.replay import Tape
 from sim.replay.depth import SideBook
-from sim.replay.tape import DEPTH, ROWS
+from sim.replay.tape import DEPTH, ROWS, SNAPSHOT, TRADE
 from tests.sim.replay.builder import MS, T0, Book
 from tests.sim.replay.harness import BUY, SELL, Venue
 
@@ -154,3 +154,15 @@ def test_a_side_keeps_its_top_through_any_diffs(diffs: list[list[tuple[int, int]
         assert side.top[:need] == want[:need]
         assert side.top == [k for k in want if k <= side.floor]
         assert dict(side.walk()) == reference
+
+
+def test_the_venue_applies_trades_at_their_exchange_time_and_the_book_in_recorded_order() -> None:
+    """Two streams: the book's messages keep their recorded order (a diff stamped earlier than the
+    one before it is applied after it, at that one's time); a trade received late goes before the
+    diff the venue stamped after it, and keeps its receive time."""
+    book = Book().snapshot(0, [(100, 1)], [(101, 1)]).diff(50, bids=[(100, 2)]).diff(40, bids=[(100, 3)])
+    book.trade(20, 100, 1, buy=False, feed_ns=45 * MS)
+    [chunk] = Tape(book.recording()).chunks()
+    assert chunk.kind == [SNAPSHOT, TRADE, DEPTH, DEPTH]
+    assert [t - T0 for t in chunk.venue_ns] == [0, 20 * MS, 50 * MS, 50 * MS]
+    assert [t - T0 for t in chunk.local_ns] == [0, 65 * MS, 50 * MS, 50 * MS]
