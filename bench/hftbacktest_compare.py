@@ -28,31 +28,28 @@ recorder's clock corrected as hftbacktest's ``correct_local_timestamp`` does (ev
 raised by the most negative ``local_ts - exch_ts``, 1.276 s here), and ``sim.replay.Tape``
 corrects its receive times by the same shift (checked: the run stops if they differ). So
 hftbacktest's ``current_timestamp`` is our venue's ``now_ns``, its ``local_ts`` our ``local_ns``
-and its ``exch_ts`` our ``venue_ns``, except for (1) the trades the recorder received after a diff
-the venue stamped later: hftbacktest's exchange applies them at their ``exch_ts`` (before that
-diff), our tape in the received order, at the diff's time (``late_trades`` in the output); (2)
-Binance spot's REST snapshot, which has no venue time: hftbacktest applies it at the ``exch_ts``
+and its ``exch_ts`` our ``venue_ns``: our tape applies every row at its exchange time, as
+hftbacktest's exchange side does (each stream, book and trades, in recorded order), except Binance
+spot's REST snapshot, which has no venue time: hftbacktest applies it at the ``exch_ts``
 ``sim.data`` fills in (the previous message's), our tape at its receive time minus the latest
-recorded latency (119 ms later here; no order exists yet at either time). hftbacktest starts its
-clock at the earliest timestamp of the feed (the first exchange-side row's ``exch_ts``, below every
-corrected ``local_ts``) and ``elapse``/``wait_next_feed`` move it from there: the decision times are
+recorded latency (119 ms later here, and the diff after it, kept behind it, 53 ms later than its
+``exch_ts``; no order exists yet at either time). hftbacktest starts its clock at the earliest
+timestamp of the feed (the first exchange-side row's ``exch_ts``, below every corrected
+``local_ts``) and ``elapse``/``wait_next_feed`` move it from there: the decision times are
 ``T_k = T_0 + k * step`` in both, and at ``T_k`` each strategy sees the rows whose ``local_ts`` is
 at most ``T_k`` (the run compares the best bid and ask each engine decided on, at every ``T_k``).
 
-The script has two halves, as the engines live in different environments: run from the main venv
-it loads the files (copied to a temporary directory: loading writes a parse cache), exports them
-with ``sim.data.save_hftbacktest``, runs our side (``sim.replay.ReplayVenue`` driven directly with
-``PlaceOrder``/``CancelOrder``), runs this same file with ``--hftbacktest-side SPEC OUT`` under the
-interpreter that has hftbacktest (``--hbt-python``; hftbacktest and numba are imported only there,
-inside ``hftbacktest_side``), and compares. hftbacktest's fills are read from its local order
-table after every feed or order response (``wait_next_feed(True, ...)``), not from
-``state_values``: its local state applies only FILLED answers, so partial fills are missing there
-(hftbacktest issue #316; ``state_values`` is reported as is). A fill is compared after summing the
-fills of one order at one exchange time (hftbacktest's local side sees one answer per order and
-time), keyed by the decision that posted it and its side. Each order whose fills differ is given a
-cause: ``late trade`` (a late trade filled it in either engine, or reached its price while it
-rested), ``posted in one engine only`` (policy ``keep``: the other engine still had an earlier
-order resting there), else ``other``.
+The engines live in different environments. Run from the main venv, this script loads the files
+(copied to a temporary directory: loading writes a parse cache), exports them with
+``sim.data.save_hftbacktest``, runs our side (``sim.replay.ReplayVenue`` driven directly with
+``PlaceOrder``/``CancelOrder``), runs ``bench/hftbacktest_side.py SPEC OUT`` (the same policy in
+hftbacktest; how its fills are read is said there) under the interpreter that has hftbacktest
+(``--hbt-python``), and compares; hftbacktest's ``state_values`` is reported as is (it misses
+partial fills, hftbacktest issue #316). A fill is compared after summing the fills of one order at
+one exchange time (hftbacktest's local side sees one answer per order and time), keyed by the
+decision that posted it and its side. Each order whose fills differ is given a cause: ``posted in
+one engine only`` (policy ``keep``: the other engine still had an earlier order resting there),
+else ``other``.
 
 Usage::
 
@@ -75,7 +72,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
@@ -110,7 +106,7 @@ script at that interpreter:
 environment whose numpy hftbacktest accepts."""
 
 
-# ------------------------------------------------------------------------------------- main half
+# -------------------------------------------------------------------------------------- our side
 def load_spot(workdir: Path) -> Any:
     from sim.data import load
 
@@ -143,8 +139,8 @@ def export(recording: Any, path: Path) -> dict[str, int]:
 def run_ours(
     tape: Any, meta: Any, params: dict[str, Any], ticks: int, queue: str, keep: bool
 ) -> dict[str, Any]:
-    """The policy against ``sim.replay.ReplayVenue``; fills and decisions as the hftbacktest half
-    writes them."""
+    """The policy against ``sim.replay.ReplayVenue``; fills and decisions much as
+    ``bench/hftbacktest_side.py`` writes them (our fills end with the fee, not the maker flag)."""
     from sim.events import (
         BookSnapshot,
         CancelOrder,
@@ -194,7 +190,7 @@ def run_ours(
                 cid = ev.client_order_id
                 fills.append(
                     [int(cid[:-1]), int(ev.side), ev.price_ticks, ev.qty_lots, ev.exchange_ts_ns, ev.ts_ns,
-                     ev.trade_id, ev.fee_quote]
+                     ev.fee_quote]
                 )  # fmt: skip
                 if ev.remaining_lots == 0:
                     open_orders.pop(cid, None)
@@ -215,219 +211,16 @@ def run_ours(
                 kept.add(side)
             else:
                 handle(venue.submit(CancelOrder(ACCOUNT, cid), t))
-        if known:
-            if 1 not in kept:
-                posted.append(2 * k)
-                handle(
-                    venue.submit(
-                        PlaceOrder(ACCOUNT, f"{k}b", Side.BUY, target[1], lots, OrderType.POST_ONLY), t
-                    )
-                )
-            if -1 not in kept:
-                posted.append(2 * k + 1)
-                handle(
-                    venue.submit(
-                        PlaceOrder(ACCOUNT, f"{k}s", Side.SELL, target[-1], lots, OrderType.POST_ONLY), t
-                    )
-                )
+        for side, code, name in ((1, 2 * k, f"{k}b"), (-1, 2 * k + 1, f"{k}s")):
+            if known and side not in kept:
+                posted.append(code)
+                order = PlaceOrder(ACCOUNT, name, Side(side), target[side], lots, OrderType.POST_ONLY)
+                handle(venue.submit(order, t))
     handle(venue.advance(t + step))
     return {"fills": fills, "decisions": decisions, "rejected": rejected, "posted": posted}
 
 
-# ------------------------------------------------------------------------------ hftbacktest half
-def hftbacktest_side(spec_path: Path, out_path: Path) -> None:
-    """Run under the interpreter that has hftbacktest: the same policy on the exported feed."""
-    try:
-        import numpy as np
-        from hftbacktest import GTX, LIMIT, BacktestAsset, HashMapMarketDepthBacktest
-        from numba import njit
-    except ImportError as exc:
-        print(f"{sys.executable}: {exc}\n{INSTALL_HINT}", file=sys.stderr)
-        raise SystemExit(2) from None
-
-    spec = json.loads(spec_path.read_text())
-    tick, lot = spec["tick"], spec["lot"]
-    with np.load(spec["npz"]) as archive:
-        data = archive["data"]
-
-    @njit
-    def poll(hbt, seen, fills, nf, lot):  # type: ignore[no-untyped-def]
-        """New fills since the last look: each order's filled quantity, against what was seen."""
-        values = hbt.orders(0).values()
-        while values.has_next():
-            order = values.get()
-            got = int(np.floor((order.qty - order.leaves_qty) / lot + 0.5))
-            oid = order.order_id
-            if got > seen[oid]:
-                fills[nf, 0] = oid // 2
-                fills[nf, 1] = 1 if order.side == 1 else -1
-                fills[nf, 2] = order.price_tick
-                fills[nf, 3] = got - seen[oid]
-                fills[nf, 4] = order.exch_timestamp
-                fills[nf, 5] = hbt.current_timestamp
-                fills[nf, 6] = 1 if order.arr[0].maker else 0
-                seen[oid] = got
-                nf += 1
-        return nf
-
-    @njit
-    def policy(hbt, t0, step, count, ticks, keep, qty, tick, lot, fills, decisions):  # type: ignore[no-untyped-def]
-        seen = np.zeros(2 * count + 2, np.int64)
-        nf = 0
-        expired = 0
-        hbt.elapse(0)  # starts the clock at the feed's first timestamp
-        start = hbt.current_timestamp
-        end = False
-        for k in range(1, count + 2):
-            target = t0 + k * step
-            while hbt.current_timestamp < target:
-                r = hbt.wait_next_feed(True, target - hbt.current_timestamp)
-                nf = poll(hbt, seen, fills, nf, lot)
-                if r == 1:
-                    end = True
-                    break
-                if r < 0 or r > 3:  # an error inside hftbacktest: its clock no longer moves
-                    return start, nf, expired, r, k
-            if end or k > count:
-                break
-            values = hbt.orders(0).values()
-            while values.has_next():
-                if values.get().status == 2:  # EXPIRED: a post-only order that would have crossed
-                    expired += 1
-            hbt.clear_inactive_orders(0)
-            depth = hbt.depth(0)
-            bid, ask = depth.best_bid_tick, depth.best_ask_tick
-            known = bid > -(1 << 62) and ask < (1 << 62)
-            keep_bid = False
-            keep_ask = False
-            values = hbt.orders(0).values()
-            while values.has_next():
-                order = values.get()
-                if order.cancellable:
-                    if (
-                        keep
-                        and known
-                        and order.side == 1
-                        and order.price_tick == bid - ticks
-                        and not keep_bid
-                    ):
-                        keep_bid = True
-                    elif (
-                        keep
-                        and known
-                        and order.side == -1
-                        and order.price_tick == ask + ticks
-                        and not keep_ask
-                    ):
-                        keep_ask = True
-                    else:
-                        hbt.cancel(0, order.order_id, False)
-            decisions[k - 1, 0] = hbt.current_timestamp
-            decisions[k - 1, 1] = bid
-            decisions[k - 1, 2] = ask
-            if known and not keep_bid:
-                hbt.submit_buy_order(0, 2 * k, (bid - ticks) * tick, qty, GTX, LIMIT, False)
-                decisions[k - 1, 3] = 1
-            if known and not keep_ask:
-                hbt.submit_sell_order(0, 2 * k + 1, (ask + ticks) * tick, qty, GTX, LIMIT, False)
-                decisions[k - 1, 4] = 1
-        return start, nf, expired, 0, 0
-
-    results: dict[str, Any] = {}
-    for case in spec["cases"]:
-        asset = (
-            BacktestAsset()
-            .data(data)
-            .linear_asset(1.0)
-            .constant_order_latency(spec["latency_ns"], spec["latency_ns"])
-            .trading_value_fee_model(spec["maker_bps"] / 1e4, spec["taker_bps"] / 1e4)
-            .tick_size(tick)
-            .lot_size(lot)
-            .last_trades_capacity(0)
-            .parallel_load(False)
-        )
-        if spec["exchange"] == "partial":
-            asset = asset.partial_fill_exchange()
-        else:
-            asset = asset.no_partial_fill_exchange()
-        if case["queue"] == "conservative":
-            asset = asset.risk_adverse_queue_model()
-        else:
-            asset = asset.power_prob_queue_model(2.0)
-        hbt = HashMapMarketDepthBacktest([asset])
-        count = spec["decisions"]
-        fills = np.zeros((2 * spec["lots"] * count + 64, 7), np.int64)  # at most a fill per lot
-        decisions = np.zeros((count, 5), np.int64)  # time, best bid, best ask, bid posted, ask posted
-        started = time.perf_counter()
-        start, nf, expired, error, error_k = policy(
-            hbt, spec["t0_ns"], spec["step_ns"], count, case["ticks"], case["policy"] == "keep",
-            (spec["lots"] - QTY_EPSILON) * lot, tick, lot,
-            fills, decisions,
-        )  # fmt: skip
-        seconds = time.perf_counter() - started
-        if error:
-            raise SystemExit(f"{case['name']}: hftbacktest returned {error} before decision {error_k}")
-        sv = hbt.state_values(0)
-        state = {
-            "position": sv.position,
-            "fee": sv.fee,
-            "num_trades": int(sv.num_trades),
-            "trading_volume": sv.trading_volume,
-        }
-        hbt.close()
-        results[case["name"]] = {
-            "clock_start_ns": int(start),
-            "fills": fills[:nf].tolist(),
-            "decisions": decisions[:, :3].tolist(),
-            "posted": (np.flatnonzero(decisions[:, 3:].ravel()) + 2).tolist(),
-            "state_values": state,
-            "expired": int(expired),
-            "seconds": round(seconds, 3),
-        }
-    out_path.write_text(json.dumps(results))
-
-
 # ------------------------------------------------------------------------------------ comparison
-def late_trades(recording: Any, tape: Any) -> dict[str, Any]:
-    """The trades our tape applies after their own exchange time: the recorder received them after a
-    diff the venue stamped later, and the tape keeps the received order (``venue_ns`` is the running
-    maximum of the exchange times). hftbacktest applies them at their ``exch_ts``, before that diff."""
-    import numpy as np
-
-    from sim.data import BUY_EVENT, MSG_TRADE
-
-    messages = recording.messages
-    index = tape.message_index
-    trade = messages["kind"][index] == MSG_TRADE
-    ident = recording.events["order_id"][messages["start"][index[trade]]].astype(np.int64)
-    exch = messages["exch_ts"][index[trade]].astype(np.int64)
-    venue = tape.venue_ns[trade]
-    late = venue > exch
-    lag = venue[late] - exch[late]
-    rows = recording.events[messages["start"][index[trade]]][late]
-    price = np.rint(rows["px"] / float(recording.meta.tick)).astype(np.int64)
-    aggressor = np.where((rows["ev"] & np.uint64(BUY_EVENT)) != 0, 1, -1)
-    return {
-        "ids": set(ident[late].tolist()),
-        "times": set(exch[late].tolist()),
-        "trades": np.column_stack([price, aggressor, venue[late]]),
-        "count": int(late.sum()),
-        "of": int(trade.sum()),
-        "lag_ms_p50": float(np.percentile(lag, 50) / MS) if len(lag) else 0.0,
-        "lag_ms_max": float(lag.max() / MS) if len(lag) else 0.0,
-    }
-
-
-def late_at(trades: Any, side: int, both: dict[str, list[list[int]]], posted: int, until: int) -> bool:
-    """A late trade reaching the order's price (a sell for a bid: at or below it) applied by our tape
-    while the order rested: our queue counts it after the diff that already took it off the level."""
-    price = (both["ours"] or both["hbt"])[0][1]
-    hits = trades[:, 1] == -side
-    hits &= trades[:, 0] <= price if side > 0 else trades[:, 0] >= price
-    hits &= (trades[:, 2] >= posted) & (trades[:, 2] <= until)
-    return bool(hits.any())
-
-
 def aggregate(fills: list[list[Any]]) -> dict[tuple[int, int, int], list[int]]:
     """(decision, side, exchange time) -> [price, lots]: one order's fills at one time, summed."""
     out: dict[tuple[int, int, int], list[int]] = {}
@@ -441,7 +234,7 @@ def aggregate(fills: list[list[Any]]) -> dict[tuple[int, int, int], list[int]]:
 
 
 def compare(
-    ours: dict[str, Any], theirs: dict[str, Any], params: dict[str, Any], late: dict[str, Any], show: int
+    ours: dict[str, Any], theirs: dict[str, Any], params: dict[str, Any], show: int
 ) -> dict[str, Any]:
     a, b = aggregate(ours["fills"]), aggregate(theirs["fills"])
     big = 1 << 62
@@ -467,9 +260,6 @@ def compare(
 
     pa, pb = prices(a), prices(b)
     same = [k for k in a if b.get(k) == a[k]]
-    trade_ids: dict[tuple[int, int], list[int]] = defaultdict(list)
-    for f in ours["fills"]:
-        trade_ids[(int(f[0]), int(f[1]))].append(int(f[6]))
     by_order: dict[tuple[int, int], dict[str, list[list[int]]]] = defaultdict(lambda: {"ours": [], "hbt": []})
     for key, (price, qty) in a.items():
         if b.get(key) != [price, qty]:
@@ -491,17 +281,8 @@ def compare(
             kind = "ours only" if both["ours"] else "hftbacktest only"
         posted = t0 + k * step
         code = 2 * k + (1 if side < 0 else 0)
-        until = max(x[0] for x in both["ours"] + both["hbt"])
-        if (code in posted_ours) != (code in posted_hbt):
-            cause = "posted in one engine only"  # the other still had an earlier order resting there
-        elif (
-            any(t in late["ids"] for t in trade_ids.get((k, side), []))
-            or any(x[0] in late["times"] for x in both["hbt"])
-            or late_at(late["trades"], side, both, posted, until)
-        ):
-            cause = "late trade"
-        else:
-            cause = "other"
+        # posted in one engine only: the other still had an earlier order resting there (policy keep)
+        cause = "posted in one engine only" if (code in posted_ours) != (code in posted_hbt) else "other"
         diffs.append(
             {
                 "decision": k,
@@ -516,7 +297,7 @@ def compare(
             }
         )
     tick_lot = params["tick"] * params["lot"]
-    fee_ours = sum(f[7] for f in ours["fills"])
+    fee_ours = sum(f[6] for f in ours["fills"])
     fee_hbt = sum(f[2] * f[3] * tick_lot * params["maker_bps"] / 1e4 for f in theirs["fills"])
     shifts.sort()
     return {
@@ -542,7 +323,7 @@ def compare(
 
 
 def hbt_python(given: str | None) -> str | None:
-    """The interpreter to run the hftbacktest half with, if it can import hftbacktest and numba."""
+    """The interpreter to run ``bench/hftbacktest_side.py`` with, if it can import hftbacktest and numba."""
     python = given or os.environ.get("HBT_PYTHON")
     if not python:
         return sys.executable if importlib.util.find_spec("hftbacktest") else None
@@ -586,6 +367,7 @@ def main_side(args: argparse.Namespace) -> int:
             "tick": float(recording.meta.tick),
             "lot": float(recording.meta.lot),
             "lots": args.lots,
+            "qty_lots": args.lots - QTY_EPSILON,
             "step_ns": step,
             "latency_ns": args.latency_ms * MS,
             "maker_bps": 2.0,
@@ -603,16 +385,16 @@ def main_side(args: argparse.Namespace) -> int:
         out = work / "hbt.json"
         env = {**os.environ, "NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
         done = subprocess.run(
-            [python, str(Path(__file__).resolve()), "--hftbacktest-side", str(spec), str(out)],
+            [python, str(Path(__file__).resolve().with_name("hftbacktest_side.py")), str(spec), str(out)],
             env=env, check=False,
         )  # fmt: skip
-        if done.returncode == 2:
-            return 2  # that interpreter has no hftbacktest; it said so
+        if done.returncode == 2:  # that interpreter cannot import hftbacktest; it said why
+            print(INSTALL_HINT, file=sys.stderr)
+            return 2
         if done.returncode != 0:
             print(f"the hftbacktest side failed (exit {done.returncode}, {python})", file=sys.stderr)
             return 1
         theirs = json.loads(out.read_text())
-        late = late_trades(recording, tape)
         cases = {}
         for case in params["cases"]:
             ours = run_ours(
@@ -621,7 +403,7 @@ def main_side(args: argparse.Namespace) -> int:
             hbt = theirs[case["name"]]
             if hbt["clock_start_ns"] != t0:
                 raise SystemExit(f"hftbacktest's clock started at {hbt['clock_start_ns']}, not {t0}")
-            cases[case["name"]] = compare(ours, hbt, params, late, args.show)
+            cases[case["name"]] = compare(ours, hbt, params, args.show)
     result = {
         "data": list(SPOT),
         "policy": {
@@ -630,10 +412,9 @@ def main_side(args: argparse.Namespace) -> int:
             "response_ms": args.latency_ms, "feed": "recorded", "maker_bps": 2.0, "taker_bps": 5.0,
             "queues": {q: QUEUES[q] for q in queues},
             "hftbacktest_exchange": f"{args.hbt_exchange}_fill_exchange",
-            "hftbacktest_qty_lots": args.lots - QTY_EPSILON,
+            "hftbacktest_qty_lots": params["qty_lots"],
         },
         "clock": {**clock, "decisions": params["decisions"]},
-        "late_trades": {k: v for k, v in late.items() if k not in ("ids", "times", "trades")},
         "cases": cases,
     }  # fmt: skip
     if args.json:
@@ -644,18 +425,14 @@ def main_side(args: argparse.Namespace) -> int:
 
 
 def print_table(result: dict[str, Any]) -> None:
-    clock, late = result["clock"], result["late_trades"]
+    clock = result["clock"]
     print(
         f"clock shift {clock['shift_ns']} ns in both engines, T0 {clock['t0_ns']},"
         f" {clock['decisions']} decisions"
     )
-    print(
-        f"late trades (our tape applies them after a later-stamped diff): {late['count']} of {late['of']},"
-        f" by {late['lag_ms_p50']:.0f} ms (median), {late['lag_ms_max']:.0f} ms (max)"
-    )
-    head = ("case", "engine", "buys", "lots", "sells", "lots", "part", "fee", "same", "diff", "late", "knock",
+    head = ("case", "engine", "buys", "lots", "sells", "lots", "part", "fee", "same", "diff", "knock",
             "other", "ours later ms", "dec")  # fmt: skip
-    widths = (26, 7, 6, 6, 6, 6, 5, 8, 6, 5, 5, 6, 6, 15, 4)
+    widths = (26, 7, 6, 6, 6, 6, 5, 8, 6, 5, 6, 6, 15, 4)
     print(
         "".join(
             f"{h:<{w}}" if i < 2 else f"{h:>{w}}" for i, (h, w) in enumerate(zip(head, widths, strict=True))
@@ -669,7 +446,7 @@ def print_table(result: dict[str, Any]) -> None:
             if engine == "ours":
                 causes, later = c["differences_by_cause"], c["ours_later_ms"]
                 span = f"{later['min']:.0f}/{later['median']:.0f}/{later['max']:.0f}" if later else "-"
-                cells += [c["fills_identical"], c["orders_differing"], causes.get("late trade", 0),
+                cells += [c["fills_identical"], c["orders_differing"],
                           causes.get("posted in one engine only", 0), causes.get("other", 0), span,
                           c["decisions_differing"]]  # fmt: skip
             print(
@@ -682,14 +459,14 @@ def print_table(result: dict[str, Any]) -> None:
         "buys/sells: fills (one order's fills at one exchange time summed) and their lots;"
         " part: partial fills;"
         " fee: maker fees, quote; same: fills identical in both (decision, side, exchange time, price, lots);"
-        " diff: orders whose fills differ, of them: late (a late trade filled it or reached its price while"
-        " it rested), knock (posted in one engine only: the other kept an earlier order, policy keep), other;"
+        " diff: orders whose fills differ, of them: knock (posted in one engine only: the other kept an"
+        " earlier order, policy keep), other;"
         " ours later ms: our fill time minus hftbacktest's, same quantity (min/median/max);"
         " dec: decisions whose best bid/ask differ"
     )
     for name, c in result["cases"].items():
         if c["other_differences"]:
-            print(f"\n{name}: differences with no late trade involved")
+            print(f"\n{name}: differences with no known cause")
             for d in c["other_differences"]:
                 print(f"  decision {d['decision']} {d['side']}: {d['kind']}; ours {d['ours']} hbt {d['hbt']}")
 
@@ -706,12 +483,7 @@ def main() -> int:
     parser.add_argument("--latency-ms", type=int, default=10)
     parser.add_argument("--show", type=int, default=8)
     parser.add_argument("--hbt-exchange", choices=("partial", "no_partial"), default="partial")
-    parser.add_argument("--hftbacktest-side", nargs=2, metavar=("SPEC", "OUT"), default=None)
-    args = parser.parse_args()
-    if args.hftbacktest_side:
-        hftbacktest_side(Path(args.hftbacktest_side[0]), Path(args.hftbacktest_side[1]))
-        return 0
-    return main_side(args)
+    return main_side(parser.parse_args())
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ from mm_bot.journal import Journal, JournalError, JournalLocked
 from mm_bot.markets import Market, live_market, paper_market
 from mm_bot.metrics import Metrics, MetricsServer
 from mm_bot.model import Side
+from mm_bot.run_report import SessionReport
 from mm_bot.summary import format_summary, market_summary
 from mm_bot.tui import LiveView, MarketView, RunView
 
@@ -50,6 +51,7 @@ class RunOptions:
     summary_json: Path | None = None
     tui: bool = False
     metrics_port: int | None = None  # overrides the config (tests pass 0)
+    report_dir: Path | None = None  # write the session's HTML report here at exit
 
 
 @dataclass(slots=True)
@@ -118,9 +120,15 @@ async def _run(
         build = live_market if opts.mode == "live" else paper_market
         for i in range(len(cfg.markets)):
             markets.append(await build(cfg, i, f"{prefix}{i}", journal, metrics, clock_ns, start_ns))
-        return await _trade_all(
+        report = None if opts.report_dir is None else SessionReport(opts.report_dir, opts.mode)
+        if report is not None:
+            report.attach(markets)
+        result = await _trade_all(
             cfg, opts, journal, stop, clock_ns, registry, metrics, markets, on_started, start_ns
         )
+        if report is not None and not report.write(start_ns, clock_ns()):
+            result.exit_code = result.exit_code or 1
+        return result
     finally:
         for m in markets:
             await m.venue.close()

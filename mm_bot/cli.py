@@ -46,6 +46,9 @@ def _build_parser() -> argparse.ArgumentParser:
         "--duration", type=float, default=None, help="stop after S seconds (default: run until Ctrl-C)"
     )
     run.add_argument("--summary-json", type=Path, default=None, help="write the run summary here at exit")
+    run.add_argument(
+        "--report", type=Path, default=None, metavar="DIR", help="write the session's HTML report to DIR"
+    )
     run.add_argument("--no-tui", action="store_true", help="no live terminal view; log lines only")
 
     verify = sub.add_parser("verify", help="prove the quote invariants with Z3 for the configured ranges")
@@ -94,7 +97,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from mm_bot.config import check_writable_paths, load_config
 
     cfg = load_config(args.config)
-    check_writable_paths(cfg, "live" if args.live else "paper", args.summary_json)
+    check_writable_paths(cfg, "live" if args.live else "paper", args.summary_json, args.report)
     from mm_bot.app import RunOptions, format_summary, run
     from mm_bot.logging import configure_logging
 
@@ -116,6 +119,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         duration_s=args.duration,
         summary_json=args.summary_json,
         tui=tui,
+        report_dir=args.report,
     )
     result = run(cfg, opts)
     print(format_summary(result.summary))

@@ -1,4 +1,6 @@
-"""``TraceRecorder``: builds a backtest's ``RunTrace`` (``trace.py``) while the driver runs the core.
+"""``TraceRecorder``: builds a run's ``RunTrace`` (``trace.py``) while the core runs: a backtest's
+(the driver calls ``on_book`` and ``on_fill``) or a paper or live session's (``on_event``, as the
+runner's observer).
 
 - samples: after the core has handled a book, at most one per ``sample_interval_ns`` of virtual time
   (the first book at or after the interval has passed since the previous sample; 0: every book).
@@ -22,7 +24,7 @@ from mm_bot.backtest.trace import RunTrace
 from mm_bot.engine.core_types import MarketStats
 from mm_bot.engine.decide import SideDecision
 from mm_bot.engine.market import MarketCore
-from mm_bot.model import Liquidity, OwnFill, Side
+from mm_bot.model import BookSnapshot, Liquidity, OwnFill, Side
 
 __all__ = ["TraceRecorder"]
 
@@ -95,6 +97,13 @@ class TraceRecorder:
                 fill.liquidity is Liquidity.MAKER,
             )
         )
+
+    def on_event(self, event: object, now_ns: int) -> None:
+        """The core has just handled ``event`` at ``now_ns`` (a live runner's ``observer``)."""
+        if isinstance(event, BookSnapshot):
+            self.on_book(now_ns)
+        elif isinstance(event, OwnFill):
+            self.on_fill(event)
 
     @property
     def decisions(self) -> int:

@@ -100,16 +100,21 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> A
     return cfg
 
 
-def check_writable_paths(cfg: AppConfig, mode: str, summary_json: Path | None) -> None:
+def check_writable_paths(
+    cfg: AppConfig, mode: str, summary_json: Path | None, report_dir: Path | None = None
+) -> None:
     """Refuse, before trading, output files the run could not write: the journal of ``mode``
-    ("paper" or "live") and ``summary_json``. Missing parent directories are created, as the run
-    would; no journal or summary is created (a probe file in the directory is deleted at once)."""
+    ("paper" or "live"), ``summary_json`` and the report in ``report_dir``. Missing parent
+    directories are created, as the run would; no journal, summary or report is created (a probe
+    file in the directory is deleted at once)."""
     if mode not in ("paper", "live"):
         raise ValueError(f"mode must be 'paper' or 'live', got {mode!r}")
     journal = cfg.journal.paper_path if mode == "paper" else cfg.journal.live_path
     targets = [(f"journal.{mode}_path", Path(journal))]
     if summary_json is not None:
         targets.append(("--summary-json", summary_json))
+    if report_dir is not None:
+        targets.append(("--report", report_dir / "index.html"))
     problems = [(where, why) for where, path in targets if (why := _unwritable(path)) is not None]
     if problems:
         raise ConfigError(problems, "output paths")

@@ -14,6 +14,9 @@ events while requests are on the network:
 within ``shutdown_timeout_s`` (chasing the cancels as when trading, then a cancel-all backstop) and
 returns how many the venue still lists.
 
+``observer(event, now_ns)``, if set, runs after the core has handled each event (the paper run's
+report records its trace through it).
+
 Decision latency is measured from the moment the pump received the event to the moment the first
 venue call it caused is issued (journal write included).
 """
@@ -83,6 +86,7 @@ class MarketRunner:
         self._next_tick = 0.0  # the event loop's time of the next refresh tick
         self.still_open: int | None = None  # orders the venue listed after the run ended
         self.decision_latency_ns: deque[int] = deque(maxlen=latency_samples)
+        self.observer: Callable[[Event, int], None] | None = None
 
     # ------------------------------------------------------------------------------ main loop
     async def run(self, stop: asyncio.Event) -> int | None:
@@ -167,7 +171,10 @@ class MarketRunner:
 
     def _step(self, event: Event, received_ns: int | None) -> None:
         """One event through the core; record what changed; start the requests."""
-        commands = self.core.on_event(event, self._clock())
+        now_ns = self._clock()
+        commands = self.core.on_event(event, now_ns)
+        if self.observer is not None:
+            self.observer(event, now_ns)
         orders, fills = self._recorder.journal(commands)
         self._execute(commands, received_ns, self._recorder.failure is None)
         if commands:  # log and count once the requests have been written (their tasks run first)
