@@ -39,6 +39,14 @@ class RateLimited(TransientVenueError):
         self.retry_after_s = retry_after_s
 
 
+class VenueMismatch(VenueError):
+    """The venue's market does not match the configured instrument (tick, lot, symbol)."""
+
+
+class CredentialsRefused(VenueError):
+    """The venue refused our credentials (API key, signature, token)."""
+
+
 class OrderRejected(VenueError):
     """The venue refused the order; do not retry it unchanged. ``reason`` is machine-readable."""
 

@@ -14,13 +14,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
+import grpc
 import structlog
 
-from mm_bot.config import AppConfig, MarketConfig, live_credentials
+from mm_bot.config import AppConfig, MarketConfig, live_credentials, read_secret
 from mm_bot.engine.ids import ClientOrderIds
 from mm_bot.engine.market import CoreRestore, MarketCore
-from mm_bot.errors import ConfigError
+from mm_bot.errors import ConfigError, CredentialsRefused, VenueMismatch
 from mm_bot.journal import Journal, JournalOrder, utc_day
 from mm_bot.live.runner import MarketRunner, RunnerSettings
 from mm_bot.logging import register_secret
@@ -29,7 +31,7 @@ from mm_bot.model import OrderRequest
 from mm_bot.venues.base import Venue
 from mm_bot.venues.ccxt import CcxtVenue
 from mm_bot.venues.ccxt_client import make_exchange
-from mm_bot.venues.ccxt_errors import CredentialsRefused, VenueMismatch
+from mm_bot.venues.grpc import GrpcVenue
 from mm_bot.venues.mirrored import MirroredVenue
 from mm_bot.venues.sim import SimVenue
 from mm_bot.wiring import instrument, market_params, refresh_interval_s, sim_exchange
@@ -73,7 +75,7 @@ async def paper_market(
     venue: Venue = sim
     if mirrored:
         venue = MirroredVenue(_market_data_venue(cfg, index, clock_ns), sim, clock_ns=clock_ns)
-    await _start(venue, index)
+    await _start(venue, index, "live.api_key_env")
     return _assemble(cfg, mcfg, core, venue, journal, metrics, clock_ns)
 
 
@@ -86,24 +88,28 @@ async def live_market(
     clock_ns: Callable[[], int],
     start_ns: int,
 ) -> Market:
-    """One live market through CCXT: the venue is started (market checked against the config,
-    credentials tried) before the core is built from the journal and the venue's balances."""
+    """One live market through CCXT or a gRPC gateway: the venue is started (market checked against
+    the config, credentials tried) before the core is built from the journal and the venue's
+    balances."""
     mcfg = cfg.markets[index]
-    venue = ccxt_venue(cfg, index, journal.order_tag, clock_ns)
-    await _start(venue, index)
+    venue: Venue
+    if mcfg.venue == "grpc":
+        venue = grpc_venue(cfg, index, journal.order_tag, clock_ns)
+        await _start(venue, index, "live.grpc_token_env")
+    else:
+        venue = ccxt_venue(cfg, index, journal.order_tag, clock_ns)
+        await _start(venue, index, "live.api_key_env")
     try:
         balances = (await venue.account()).balances
     except BaseException:
         await venue.close()
         raise
-    live = cfg.live
-    where = live.endpoint or ("sandbox" if live.sandbox else "production")
-    account = f"live/{live.exchange_id}/{where}/{mcfg.symbol}"
+    account = _account_key(cfg, mcfg)
     if not journal.starting_balances(account) and journal.totals(mcfg.symbol).fill_count:
         await venue.close()
         problem = (
-            f"holds {mcfg.symbol} fills from another venue account than {live.exchange_id} at {where}: "
-            "its position is not this account's; use a new journal, or the endpoint it was made with"
+            f"holds {mcfg.symbol} fills from another venue account than {account.rsplit('/', 1)[0]}: "
+            "its position is not this account's; use a new journal, or the venue it was made with"
         )
         raise ConfigError([("journal.live_path", problem)], "run")
     journal.set_starting_balances(account, balances, start_ns)
@@ -115,13 +121,54 @@ async def live_market(
     return _assemble(cfg, mcfg, core, venue, journal, metrics, clock_ns)
 
 
+def _account_key(cfg: AppConfig, mcfg: MarketConfig) -> str:
+    """The journal's name of the venue account a live market trades on."""
+    live = cfg.live
+    if mcfg.venue == "grpc":
+        return f"live/grpc/{live.grpc_target}/{mcfg.symbol}"
+    where = live.endpoint or ("sandbox" if live.sandbox else "production")
+    return f"live/{live.exchange_id}/{where}/{mcfg.symbol}"
+
+
+def grpc_venue(cfg: AppConfig, index: int, tag: str, clock_ns: Callable[[], int] = time.time_ns) -> GrpcVenue:
+    """The gRPC gateway venue of market ``index`` (``live.grpc_*``), not started. The token comes
+    from the environment variable ``live.grpc_token_env`` names; TLS from ``live.grpc_tls``."""
+    live = cfg.live
+    assert live.grpc_target is not None  # the config requires it with venue: grpc
+    token = read_secret(live.grpc_token_env, "live.grpc_token_env").get_secret_value()
+    register_secret(token)
+    credentials = None
+    if live.grpc_tls:
+        roots = None
+        if live.grpc_ca_cert is not None:
+            try:
+                roots = Path(live.grpc_ca_cert).read_bytes()
+            except OSError as exc:
+                problem = f"cannot read {live.grpc_ca_cert}: {exc.strerror or exc}"
+                raise ConfigError([("live.grpc_ca_cert", problem)], "run") from None
+        credentials = grpc.ssl_channel_credentials(root_certificates=roots)
+    attempts = 3
+    return GrpcVenue(
+        live.grpc_target,
+        token,
+        instrument(cfg.markets[index]),
+        tag=tag,
+        credentials=credentials,
+        clock_ns=clock_ns,
+        call_timeout_s=cfg.execution.request_timeout_ms / 1000.0 / attempts,
+        place_attempts=attempts,
+    )
+
+
 def ccxt_venue(cfg: AppConfig, index: int, tag: str, clock_ns: Callable[[], int] = time.time_ns) -> CcxtVenue:
     """The CCXT venue of market ``index`` for the orders whose client ids start with ``tag``, not
     started; its failures at start become config errors."""
     mcfg, live = cfg.markets[index], cfg.live
     if mcfg.venue != "ccxt":
-        what = "the gRPC venue is not available yet" if mcfg.venue == "grpc" else "sim is for --paper"
-        raise ConfigError([(f"markets[{index}].venue", f"live trading needs venue: ccxt ({what})")], "run")
+        what = "sim is for --paper"
+        raise ConfigError(
+            [(f"markets[{index}].venue", f"live trading needs venue: ccxt or grpc ({what})")], "run"
+        )
     if live.exchange_id is None:
         raise ConfigError([("live.exchange_id", "venue ccxt needs a ccxt exchange id, e.g. binance")], "run")
     creds = live_credentials(live)
@@ -166,7 +213,7 @@ def _market_data_venue(cfg: AppConfig, index: int, clock_ns: Callable[[], int]) 
     return CcxtVenue(exchange, instrument(cfg.markets[index]), tag="", clock_ns=clock_ns, private=False)
 
 
-async def _start(venue: Venue, index: int) -> None:
+async def _start(venue: Venue, index: int, credentials_key: str) -> None:
     """Start ``venue``; a market that does not match the config, or refused credentials, is a config
     error naming what to change; on any failure the venue is closed."""
     try:
@@ -176,7 +223,7 @@ async def _start(venue: Venue, index: int) -> None:
         raise ConfigError([(f"markets[{index}]", str(exc))], "venue") from None
     except CredentialsRefused as exc:
         await venue.close()
-        raise ConfigError([("live.api_key_env", str(exc))], "venue") from None
+        raise ConfigError([(credentials_key, str(exc))], "venue") from None
     except BaseException:
         await venue.close()
         raise

@@ -61,6 +61,9 @@ _ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 _ENDPOINT = re.compile(r"^https?://[A-Za-z0-9.\-\[\]:]+(/[A-Za-z0-9._~\-/]*)?$")
 
 
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "[::1]", "::1"})
+
+
 class LiveConfig(_Strict):
     """``run --live``. The ``*_env`` fields NAME environment variables; secrets never live here."""
 
@@ -70,6 +73,11 @@ class LiveConfig(_Strict):
     api_secret_env: str = "MM_API_SECRET"  # noqa: S105 - the name of a variable, not a secret
     api_password_env: str | None = None  # some venues also need a passphrase
     grpc_target: Annotated[str, Field(pattern=r"^\S+:\d{1,5}$")] | None = None  # "host:port"
+    grpc_token_env: str = "MM_GRPC_TOKEN"  # noqa: S105 - the name of a variable, not a secret
+    # TLS to the gateway: needed for any target but loopback. ``grpc_ca_cert``: a PEM file of the
+    # CA that signed its certificate (None: the system's roots).
+    grpc_tls: bool = False
+    grpc_ca_cert: str | None = None
     # Base URL of a server speaking the exchange's API (our emulator, a testnet): every REST and
     # WebSocket URL of the exchange is moved onto it. None: the exchange itself (or its sandbox).
     endpoint: str | None = None
@@ -86,7 +94,7 @@ class LiveConfig(_Strict):
             raise PydanticCustomError("endpoint", msg, {})
         return v
 
-    @field_validator("api_key_env", "api_secret_env", "api_password_env")
+    @field_validator("api_key_env", "api_secret_env", "api_password_env", "grpc_token_env")
     @classmethod
     def _env_name(cls, v: str | None) -> str | None:
         if v is not None and not _ENV_NAME.match(v):
@@ -180,6 +188,10 @@ class AppConfig(_Strict):
         synthetic = self.paper.synthetic.markets
         no_source = self.paper.market_data == "exchange" and self.live.exchange_id is None
         p += _when(no_source, ("paper", "market_data"), "'exchange' needs live.exchange_id (ccxt's id)")
+        target = self.live.grpc_target
+        remote = target is not None and target.rsplit(":", 1)[0] not in LOOPBACK_HOSTS
+        plain = remote and not self.live.grpc_tls
+        p += _when(plain, ("live", "grpc_tls"), f"must be true for a target off this host ({target})")
         for i, m in enumerate(self.markets):
             dup = f"duplicate symbol {m.symbol!r} (also markets[{first.get(m.symbol)}])"
             p += _when(m.symbol in first, ("markets", i, "symbol"), dup)

@@ -51,9 +51,10 @@ from mm_bot.model import (
 )
 from mm_bot.model import OrderRejected as OrderRejectedEvent
 from mm_bot.venues import ccxt_translate as tr
-from mm_bot.venues.ccxt_errors import Recent, VenueMismatch, retried, retry_after_s, venue_error
+from mm_bot.venues.ccxt_errors import VenueMismatch, retry_after_s, venue_error
 from mm_bot.venues.ccxt_fills import FillHistory
-from mm_bot.venues.ccxt_streams import StreamHealth, ended_user_clients, wedged_clients
+from mm_bot.venues.ccxt_streams import ended_user_clients, wedged_clients
+from mm_bot.venues.network import BadVenueData, Recent, StreamHealth, retried
 
 log = structlog.get_logger("mm_bot.venues.ccxt")
 
@@ -216,7 +217,7 @@ class CcxtVenue:
         self._remember(order)
         try:
             return tr.order_report(self._instrument, order, client_order_id)
-        except tr.BadVenueData as exc:
+        except BadVenueData as exc:
             raise TransientVenueError(f"order {client_order_id}: {exc}") from None
 
     async def fills_since(self, since_ns: int) -> list[OwnFill]:
@@ -413,7 +414,7 @@ class CcxtVenue:
         """``fn(instrument, *args)``, or None (counted, logged) for data that does not fit."""
         try:
             return fn(self._instrument, *args)
-        except (tr.BadVenueData, KeyError, TypeError) as exc:
+        except (BadVenueData, KeyError, TypeError) as exc:
             self.dropped[kind] += 1
             self._log.warning("bad_venue_data", kind=kind, error=str(exc))
             return None

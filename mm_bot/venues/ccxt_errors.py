@@ -8,14 +8,12 @@ unknown (a timeout, a network error, a 5xx, a duplicate client id that may be ou
 
 from __future__ import annotations
 
-import asyncio
-from collections import OrderedDict
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import ccxt.pro as ccxtpro
 
 from mm_bot.errors import (
+    CredentialsRefused,
     InsufficientFunds,
     OrderRejected,
     PostOnlyWouldCross,
@@ -23,17 +21,12 @@ from mm_bot.errors import (
     TransientVenueError,
     UnknownOrder,
     VenueError,
+    VenueMismatch,
 )
 
+__all__ = ["CredentialsRefused", "VenueMismatch", "retry_after_s", "venue_error"]
+
 DEFAULT_RETRY_AFTER_S = 1.0  # when a rate-limit reply names no Retry-After
-
-
-class VenueMismatch(VenueError):
-    """The venue's market does not match the configured instrument (tick, lot, symbol)."""
-
-
-class CredentialsRefused(VenueError):
-    """The venue refused our API key or signature."""
 
 
 def venue_error(exc: Exception, *, placing: bool, retry_after_s: float) -> VenueError:
@@ -68,41 +61,3 @@ def retry_after_s(exchange: Any) -> float:
         return max(float(value), 0.0) if value is not None else DEFAULT_RETRY_AFTER_S
     except ValueError:
         return DEFAULT_RETRY_AFTER_S
-
-
-async def retried(
-    attempt: Callable[[], Awaitable[Any]],
-    timeout_s: float,
-    delay_s: float,
-    on_retry: Callable[[Exception, float], None],
-) -> Any:
-    """``attempt()``, made again after each transient failure (a busy venue, a rate limit: waited out
-    by its Retry-After) until ``timeout_s`` has passed; a refusal is raised at once."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout_s
-    while True:
-        try:
-            return await attempt()
-        except TransientVenueError as exc:
-            wait_s = exc.retry_after_s if isinstance(exc, RateLimited) else delay_s
-            if loop.time() + wait_s > deadline:
-                raise
-            on_retry(exc, wait_s)
-            await asyncio.sleep(wait_s)
-            delay_s = min(delay_s * 2, 5.0)
-
-
-class Recent:
-    """The last ``size`` keys seen: ``add`` says whether a key is new."""
-
-    def __init__(self, size: int = 10_000) -> None:
-        self._keys: OrderedDict[str, None] = OrderedDict()
-        self._size = size
-
-    def add(self, key: str) -> bool:
-        if key in self._keys:
-            return False
-        self._keys[key] = None
-        if len(self._keys) > self._size:
-            self._keys.popitem(last=False)
-        return True

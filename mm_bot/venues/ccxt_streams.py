@@ -1,7 +1,5 @@
-"""The health of ``CcxtVenue``'s streams, and the ccxt client states that need a reset to recover.
-
-``StreamHealth`` says when to announce ``Disconnected`` (the first stream to fail after all were
-up) and ``Connected`` (the last one back). The two client checks work around ccxt 4.5.90 behaviour
+"""The ccxt client states that need a reset to recover (``StreamHealth``, in ``streams``, says when
+to announce a disconnect and a reconnect). The two client checks work around ccxt 4.5.90 behaviour
 on Binance's WebSocket API, where a user-data stream can stop for good without a closed socket:
 
 - a refused subscribe leaves its ``authenticate:*`` future pending, and every later subscribe on
@@ -17,29 +15,6 @@ from __future__ import annotations
 from typing import Any
 
 _USER_FUTURES = ("orders", "myTrades")
-
-
-class StreamHealth:
-    def __init__(self, streams: set[str]) -> None:
-        self.down: set[str] = set(streams)  # not (yet) delivering; at start nothing is announced
-        self._announced = False  # a Disconnected went out and no Connected since
-
-    def failed(self, stream: str) -> bool:
-        """``stream`` failed; whether to announce ``Disconnected`` now."""
-        self.down.add(stream)
-        announce = not self._announced
-        self._announced = True
-        return announce
-
-    def delivered(self, stream: str) -> bool:
-        """``stream`` delivers again; whether to announce ``Connected`` now (every stream is back)."""
-        if stream not in self.down:
-            return False
-        self.down.discard(stream)
-        if self.down or not self._announced:
-            return False
-        self._announced = False
-        return True
 
 
 def wedged_clients(exchange: Any) -> list[tuple[str, Any]]:

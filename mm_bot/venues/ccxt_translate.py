@@ -24,6 +24,7 @@ from mm_bot.model import (
     PublicTrade,
     Side,
 )
+from mm_bot.venues.network import BadVenueData
 
 GRID_TOLERANCE = 1e-6  # of a tick or lot (or 1e-12 of the value in steps): float noise, not off the grid
 MS = 1_000_000
@@ -36,10 +37,6 @@ _STATUS = {
     "expired": OrderStatus.CANCELLED,
     "rejected": OrderStatus.REJECTED,
 }
-
-
-class BadVenueData(ValueError):
-    """A value from the venue that does not fit the instrument (off the grid, not finite, missing)."""
 
 
 def _steps(value: Any, step: float, what: str) -> int:
