@@ -1,7 +1,7 @@
 """The command line: parse, load config, call the app. No business logic lives here.
 
-Exit codes: 0 ok, 1 error (or a failed check such as a risk kill switch), 2 config or usage error,
-130 interrupted before trading began.
+Exit codes (``mm_bot.errors``): 0 ok, 1 error (a crash, or a failed check), 2 config or usage
+error, 3 risk kill switch, 130 interrupted before trading began.
 """
 
 from __future__ import annotations
@@ -15,13 +15,8 @@ from pathlib import Path
 
 from mm_bot.backtest_cli import add_backtest_parser, run_backtest_command
 from mm_bot.data_cli import add_data_parser, run_data
-from mm_bot.errors import ConfigError
+from mm_bot.errors import EXIT_CONFIG, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, ConfigError
 from mm_bot.record_cli import add_record_parser, run_record
-
-EXIT_OK = 0
-EXIT_ERROR = 1
-EXIT_CONFIG = 2
-EXIT_INTERRUPTED = 130
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -60,16 +55,31 @@ def _build_parser() -> argparse.ArgumentParser:
 
     venue = sub.add_parser("venue", help="exchange emulators backed by the simulator")
     venue_sub = venue.add_subparsers(dest="venue", required=True)
-    serve = venue_sub.add_parser("serve", help="serve a simulated exchange on a loopback port until SIGTERM")
+    serve = venue_sub.add_parser(
+        "serve", help="serve a simulated exchange until SIGTERM (loopback by default)"
+    )
     serve.add_argument("--protocol", required=True, choices=("binance", "grpc"), help="wire protocol")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=0, help="port (default 0: a free one, printed at start)")
-    serve.add_argument("--api-key", default=None, help="API key of the one account (default: a test key)")
-    serve.add_argument("--api-secret", default=None, help="its secret (default: a test secret)")
+    serve.add_argument(
+        "--api-key", default=None, help="binance: API key of the one account (default: a test key)"
+    )
+    serve.add_argument("--api-secret", default=None, help="binance: its secret (default: a test secret)")
+    serve.add_argument(
+        "--token",
+        default=None,
+        help="grpc: bearer token of the one account (default on loopback: a test token)",
+    )
+    serve.add_argument("--tls-cert", default=None, help="grpc: PEM certificate chain; serve over TLS")
+    serve.add_argument("--tls-key", default=None, help="grpc: PEM private key of --tls-cert")
     serve.add_argument("--symbols", default="BTC/USDT", help="comma-separated BASE/QUOTE (default BTC/USDT)")
     serve.add_argument("--balances", default="BTC=1,USDT=100000", help="starting balances, ASSET=amount,...")
     serve.add_argument("--seed", type=int, default=0, help="seed of the markets and the faults (default 0)")
-    serve.add_argument("--faults", default="", help="name=rate,... (see sim/servers/binance/faults.py)")
+    serve.add_argument(
+        "--faults",
+        default="",
+        help="name=rate,... (see sim/servers/binance/faults.py, sim/servers/grpc/faults.py)",
+    )
     serve.add_argument("--state-json", default=None, help="write orders, trades and balances here at exit")
     serve.add_argument("--maker-fee-bps", type=float, default=None, help="maker fee, bp (negative: rebate)")
     serve.add_argument("--taker-fee-bps", type=float, default=None, help="taker fee in bp")
@@ -143,10 +153,18 @@ def _cmd_check_config(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+_PROTOCOL_FLAGS = {"binance": ("api_key", "api_secret"), "grpc": ("token", "tls_cert", "tls_key")}
+
+
 def _cmd_venue_serve(args: argparse.Namespace) -> int:
-    if args.protocol != "binance":
-        print(f"mm-bot: --protocol {args.protocol}: not available yet", file=sys.stderr)
-        return EXIT_CONFIG
+    for protocol, names in _PROTOCOL_FLAGS.items():
+        given = [name for name in names if getattr(args, name) is not None]
+        if protocol != args.protocol and given:
+            flag = "--" + given[0].replace("_", "-")
+            print(f"mm-bot: {flag}: only for --protocol {protocol}", file=sys.stderr)
+            return EXIT_CONFIG
+    if args.protocol == "grpc":
+        return _serve_grpc(args)
     from sim.servers.binance import OptionError, from_flags, serve
 
     try:
@@ -155,6 +173,31 @@ def _cmd_venue_serve(args: argparse.Namespace) -> int:
             port=args.port,
             api_key=args.api_key,
             api_secret=args.api_secret,
+            symbols=args.symbols,
+            balances=args.balances,
+            seed=args.seed,
+            faults=args.faults,
+            state_json=args.state_json,
+            fee_asset=args.fee_asset,
+            maker_fee_bps=args.maker_fee_bps,
+            taker_fee_bps=args.taker_fee_bps,
+        )
+    except OptionError as exc:
+        print(f"mm-bot: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    return serve(options)
+
+
+def _serve_grpc(args: argparse.Namespace) -> int:
+    from sim.servers.grpc import OptionError, from_flags, serve
+
+    try:
+        options = from_flags(
+            host=args.host,
+            port=args.port,
+            token=args.token,
+            tls_cert=args.tls_cert,
+            tls_key=args.tls_key,
             symbols=args.symbols,
             balances=args.balances,
             seed=args.seed,

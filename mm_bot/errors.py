@@ -10,6 +10,13 @@
 
 from __future__ import annotations
 
+# The process's exit codes, the same for every command (a supervisor restarts on 1 only).
+EXIT_OK = 0
+EXIT_ERROR = 1  # a crash, or a failed check
+EXIT_CONFIG = 2  # a config or usage error: fix it before starting again
+EXIT_KILL_SWITCH = 3  # a risk limit fired: a person looks before it trades again
+EXIT_INTERRUPTED = 130  # a signal before trading began
+
 
 class MmBotError(Exception):
     """Base of every error mm-bot raises on purpose."""

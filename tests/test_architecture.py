@@ -44,6 +44,9 @@ PURE_GLOBS = [
     "sim/events.py",
     "sim/mirror.py",
     "sim/replay/*.py",  # the replay venue
+    "sim/servers/faults.py",  # the emulators' fault plans
+    "sim/servers/grpc/faults.py",
+    "sim/servers/grpc/core.py",  # the gRPC venue's gateway core, and what it uses
     "mm_bot/backtest/driver.py",  # the backtest's virtual-time loop
     "mm_bot/backtest/recorder.py",
     "mm_bot/backtest/trace.py",

@@ -69,7 +69,7 @@ log = structlog.get_logger("mm_bot.venues.grpc")
 
 MARKET, ORDERS, CALLS = "market", "orders", "requests"
 KEEPALIVE: Final = (
-    ("grpc.keepalive_time_ms", 10_000),
+    ("grpc.keepalive_time_ms", 20_000),
     ("grpc.keepalive_timeout_ms", 5_000),
     ("grpc.keepalive_permit_without_calls", 1),
     ("grpc.http2.max_pings_without_data", 0),

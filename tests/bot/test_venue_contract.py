@@ -1,9 +1,11 @@
-"""One contract for every Venue adapter: the same cases for ``SimVenue`` (in-process) and for
-``CcxtVenue`` through the unmodified ccxt client on the Binance emulator (loopback). Each venue has
-a quiet book (no background flow) and a counterparty account whose orders fill ours.
+"""One contract for every Venue adapter: the same cases for ``SimVenue`` (in-process), for
+``CcxtVenue`` through the unmodified ccxt client on the Binance emulator, and for ``GrpcVenue`` on
+the gRPC gateway (both on loopback). Each venue has a quiet book (no background flow) and a
+counterparty account whose orders fill ours.
 
 Where the port leaves a choice (a refusal raised by the call or delivered as an event) the cases
-accept either. Rate limits and reconnects exist only over a network: those cases run on CCXT."""
+accept either. Reconnects exist only over a network (a dropped socket on CCXT, a gateway restart on
+gRPC); rate limits only on the Binance emulator."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+import grpc
 import pytest
 
 from mm_bot.errors import OrderRejected, UnknownOrder
@@ -38,10 +41,14 @@ from mm_bot.model import OrderRejected as OrderRejectedEvent
 from mm_bot.venues.base import Venue
 from mm_bot.venues.ccxt import CcxtVenue
 from mm_bot.venues.ccxt_client import make_exchange
+from mm_bot.venues.grpc import GrpcVenue
 from mm_bot.venues.sim import SimVenue
 from sim import events as sev
 from sim.exchange import SimExchange
 from sim.servers.binance import ApiAccount, Emulator, EmulatorOptions
+from sim.servers.grpc import GatewayOptions, GrpcAccount, GrpcGateway
+from sim.servers.grpc.proto import venue_pb2 as pb
+from sim.servers.grpc.proto import venue_pb2_grpc
 from tests.sim.servers.helpers import ccxt_client
 
 INST = Instrument("BTC/USDT", "BTC", "USDT", Decimal("0.01"), Decimal("0.00001"))
@@ -65,6 +72,7 @@ class Harness:
     take: Callable[[Side, int, int], Any]  # (our side to hit, price_ticks, qty_lots): an IOC against us
     rest: Callable[[Side, int, int], Any]  # (side, price_ticks, qty_lots): a resting order of theirs
     emulator: Emulator | None = None
+    drop: Callable[[], None] | None = None  # break the venue's connection once (None: it has none)
     events: list[VenueEvent] = field(default_factory=list)
     started_ns: int = field(default_factory=time.time_ns)  # no fill of ours is older
 
@@ -81,9 +89,9 @@ class Harness:
         raise AssertionError(f"no such event; got {[type(e).__name__ for e in self.events][-20:]}")
 
 
-@pytest.fixture(params=["sim", "ccxt"])
+@pytest.fixture(params=["sim", "ccxt", "grpc"])
 async def venue(request: pytest.FixtureRequest) -> AsyncIterator[Harness]:
-    factory = _sim if request.param == "sim" else _ccxt
+    factory = {"sim": _sim, "ccxt": _ccxt, "grpc": _grpc}[request.param]
     async with factory() as h:
         pump = asyncio.create_task(_pump(h))
         try:
@@ -153,12 +161,52 @@ class _ccxt:
             await other.create_order("BTC/USDT", "limit", "buy" if side is Side.BUY else "sell", qty * 1e-5,
                                      price / 100)  # fmt: skip
 
-        return Harness(self.venue, take, rest, emulator=emu)
+        return Harness(self.venue, take, rest, emulator=emu, drop=lambda: emu.faults.trigger("ws_drop"))
 
     async def __aexit__(self, *exc: object) -> None:
         await self.venue.close()
         await self.other.close()
         await self.emu.stop()
+
+
+class _grpc:
+    async def __aenter__(self) -> Harness:
+        accounts = (GrpcAccount("me", "me-token"), GrpcAccount("other", "other-token"))
+        options = GatewayOptions(accounts=accounts, markets={"BTC/USDT": None}, balances=BALANCES)
+        self.gw = gw = GrpcGateway(options)
+        await gw.start()
+        self.venue = GrpcVenue(gw.target, "me-token", INST, tag="mm", backoff_s=(0.05, 0.5))
+        await self.venue.start()
+        self.channel = grpc.aio.insecure_channel(gw.target)
+        stub = venue_pb2_grpc.VenueStub(self.channel)
+        auth = (("authorization", "Bearer other-token"),)
+
+        async def order(side: Side, price: int, qty: int, kind: int) -> None:
+            wire_side = pb.BUY if side is Side.BUY else pb.SELL
+            request = pb.PlaceRequest(symbol="BTC/USDT", client_order_id=cid(), side=wire_side,
+                                      order_type=kind, price_ticks=price, qty_lots=qty)  # fmt: skip
+            for _ in range(50):  # through a restart's down time: UNAVAILABLE means not taken
+                try:
+                    reply = await stub.Place(request, metadata=auth, timeout=5)
+                    break
+                except grpc.aio.AioRpcError as exc:
+                    if exc.code() is not grpc.StatusCode.UNAVAILABLE:
+                        raise
+                    await asyncio.sleep(0.1)
+            assert reply.status == pb.PlaceReply.ACCEPTED, reply
+
+        async def take(our_side: Side, price: int, qty: int) -> None:
+            await order(our_side.opposite, price, qty, pb.IOC)
+
+        async def rest(side: Side, price: int, qty: int) -> None:
+            await order(side, price, qty, pb.LIMIT)
+
+        return Harness(self.venue, take, rest, drop=lambda: gw.faults.trigger("restart"))
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.venue.close()
+        await self.channel.close()
+        await self.gw.stop()
 
 
 async def act(result: Any) -> None:
@@ -260,13 +308,13 @@ async def test_rate_limit_refuses_the_order_and_throttles(venue: Harness) -> Non
 
 
 async def test_reconnect_after_a_dropped_socket(venue: Harness) -> None:
-    """The sockets drop: ``Disconnected``, then ``Connected`` once the book and user streams are back;
-    a fill that happened in between is found by ``fills_since``, and new fills stream again."""
-    if venue.emulator is None:
+    """The connection drops: ``Disconnected``, then ``Connected`` once the book and order streams are
+    back; a fill that happened in between is found by ``fills_since``, and new fills stream again."""
+    if venue.drop is None:
         pytest.skip("an in-process venue has no connection to drop")
     order = bid()
     assert await placed(venue, order) == "accepted"
-    venue.emulator.faults.trigger("ws_drop")
+    venue.drop()
     await venue.wait(lambda e: isinstance(e, Disconnected))
     await act(venue.take(Side.BUY, P, 30))
     await venue.wait(lambda e: isinstance(e, Connected))

@@ -1,6 +1,7 @@
 """A Binance spot emulator over ``sim.exchange.SimExchange``, for the unmodified ccxt client.
 
-Parts, each with one job: ``symbols`` (what a symbol lists and its default market), ``wire`` (the
+Parts, each with one job (beside what every emulator shares in ``sim.servers``: ``symbols``, what a
+symbol lists and its default market; ``faults``, the fault engine; ``flags``), ``wire`` (the
 JSON shapes), ``errors`` (Binance's refusals), ``auth`` (signatures and the recvWindow), ``params``
 (reading and filtering order parameters), ``faults`` (what to inject), ``orders`` (our orders and
 trades as Binance reports them), ``market`` (one symbol's exchange and published book), ``venue``

@@ -16,13 +16,8 @@ monotonic clock so it never goes back.
 from __future__ import annotations
 
 import asyncio
-import json
-import os
 import signal
 import sys
-import time
-from collections.abc import Callable
-from pathlib import Path
 from types import TracebackType
 from typing import Any, Final
 
@@ -36,9 +31,10 @@ from sim.servers.binance.hub import Hub
 from sim.servers.binance.options import EmulatorOptions
 from sim.servers.binance.rest import Rest
 from sim.servers.binance.streams import MarketStreams
-from sim.servers.binance.symbols import default_market, default_spec
 from sim.servers.binance.venue import Venue
 from sim.servers.binance.wsapi import WsApi
+from sim.servers.process import wall_clock, write_json
+from sim.servers.symbols import default_market, default_spec
 
 __all__ = ["Emulator", "serve"]
 
@@ -48,23 +44,13 @@ DEPTH_GAP_IDS: Final = 5
 SHUTDOWN_TIMEOUT_S: Final = 2.0
 
 
-def _clock() -> Callable[[], int]:
-    """Wall-clock nanoseconds that never go back (the wall clock at start, then monotonic)."""
-    wall0, mono0 = time.time_ns(), time.monotonic_ns()
-
-    def now_ns() -> int:
-        return wall0 + time.monotonic_ns() - mono0
-
-    return now_ns
-
-
 class Emulator:
     def __init__(self, options: EmulatorOptions | None = None) -> None:
         self.options = opts = options or EmulatorOptions()
         self.faults = Faults(
             opts.faults, seed=opts.seed, timeout_delay_s=opts.timeout_delay_s, ban_s=opts.ban_s
         )
-        self._clock = _clock()
+        self._clock = wall_clock()
         self._hub = Hub()
         self._stopping = asyncio.Event()
         self._venue: Venue | None = None
@@ -201,7 +187,7 @@ class Emulator:
         await self._runner.cleanup()
         self._runner = None
         if self.options.state_json is not None:
-            _write_json(self.options.state_json, self.state())
+            write_json(self.options.state_json, self.state())
         if failure is not None:
             raise failure
 
@@ -233,13 +219,6 @@ class Emulator:
             nxt = venue.next_event_time_ns()
             delay_s = MAX_SLEEP_S if nxt is None else (nxt - clock()) / 1e9
             await asyncio.sleep(min(max(delay_s, MIN_SLEEP_S), MAX_SLEEP_S))
-
-
-def _write_json(path: Path, state: dict[str, Any]) -> None:
-    """Write ``state`` to ``path`` whole or not at all (a temporary file renamed over it)."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(state, indent=2) + "\n")
-    os.replace(tmp, path)
 
 
 def serve(options: EmulatorOptions) -> int:

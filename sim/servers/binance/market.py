@@ -24,8 +24,8 @@ from typing import Final
 from sim.events import BookSnapshot, Side
 from sim.exchange import SimExchange
 from sim.servers.binance import wire
-from sim.servers.binance.symbols import SymbolSpec
 from sim.servers.binance.wire import Json, Level
+from sim.servers.symbols import SymbolSpec
 
 __all__ = ["SymbolMarket"]
 

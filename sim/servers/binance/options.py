@@ -1,15 +1,14 @@
 """The emulator's options, and reading them from command-line strings (``OptionError`` names the flag).
 
 ``--balances BTC=1,USDT=100000`` are every account's starting balances; ``--symbols BTC/USDT,...``
-the symbols listed (each with the default filters and market of ``sim.servers.binance.symbols``);
-``--faults`` the fault rates (``sim.servers.binance.faults``).
+the symbols listed (each with the default filters and market of ``sim.servers.symbols``);
+``--faults`` the fault rates (``sim.servers.binance.faults``). The flags every protocol shares are
+read by ``sim.servers.flags``.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,8 +16,18 @@ from typing import Final
 
 from sim.events import FeeAsset
 from sim.flow import MarketParams
-from sim.servers.binance.faults import FaultError, parse_faults
-from sim.servers.binance.symbols import default_spec
+from sim.servers.binance.faults import NAMES
+from sim.servers.flags import (
+    OptionError,
+    check_fee_bps,
+    check_port,
+    check_seed,
+    fault_rates,
+    parse_balances,
+    parse_symbols,
+    state_json_path,
+)
+from sim.servers.symbols import default_spec
 
 __all__ = [
     "DEFAULT_API_KEY",
@@ -31,12 +40,6 @@ __all__ = [
 
 DEFAULT_API_KEY: Final = "emulator-key"
 DEFAULT_API_SECRET: Final = "emulator-secret"  # noqa: S105 - the well-known default of a loopback test venue
-
-
-class OptionError(ValueError):
-    def __init__(self, flag: str, problem: str) -> None:
-        super().__init__(f"{flag}: {problem}")
-        self.flag = flag
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,10 +108,8 @@ def from_flags(
     taker_fee_bps: float | None = None,
 ) -> EmulatorOptions:
     """The options of ``mm-bot venue serve``; OptionError names the first bad flag."""
-    if not 0 <= port <= 65_535:
-        raise OptionError("--port", f"must be 0..65535, got {port}")
-    if seed < 0:
-        raise OptionError("--seed", f"must be >= 0, got {seed}")
+    check_port(port)
+    check_seed(seed)
     if (api_key is None) != (api_secret is None):
         raise OptionError(
             "--api-key" if api_key is None else "--api-secret", "give --api-key and --api-secret together"
@@ -116,32 +117,20 @@ def from_flags(
     key, secret = api_key or DEFAULT_API_KEY, api_secret or DEFAULT_API_SECRET
     if not key.strip() or not secret.strip():
         raise OptionError("--api-key", "the key and the secret must not be empty")
-    try:
-        fault_rates = parse_faults(faults)
-    except FaultError as exc:
-        raise OptionError("--faults", str(exc)) from None
-    fees = {"maker_fee_bps": maker_fee_bps, "taker_fee_bps": taker_fee_bps}
-    for name, bps in fees.items():
-        if bps is not None and not (math.isfinite(bps) and -100 < bps < 1000):
-            raise OptionError(
-                f"--{name.replace('_', '-')}", f"must be basis points in (-100, 1000), got {bps}"
-            )
+    rates = fault_rates(faults, NAMES)
+    check_fee_bps("--maker-fee-bps", maker_fee_bps)
+    check_fee_bps("--taker-fee-bps", taker_fee_bps)
     if fee_asset not in ("received", "quote"):
         raise OptionError("--fee-asset", f"must be received or quote, got {fee_asset!r}")
-    path = None
-    if state_json is not None:
-        path = Path(state_json)
-        parent = path.parent
-        if not parent.is_dir() or not os.access(parent, os.W_OK):
-            raise OptionError("--state-json", f"directory {str(parent)!r} does not exist or is not writable")
+    path = state_json_path(state_json)
     options = EmulatorOptions(
         host=host,
         port=port,
         accounts=(ApiAccount("main", key, secret),),
-        symbols=_symbols(symbols),
-        balances=_balances(balances),
+        symbols=parse_symbols(symbols),
+        balances=parse_balances(balances),
         seed=seed,
-        faults=fault_rates,
+        faults=rates,
         state_json=path,
         fee_asset="received" if fee_asset == "received" else "quote",
     )
@@ -150,38 +139,3 @@ def from_flags(
     if taker_fee_bps is not None:
         options = dataclasses.replace(options, taker_fee_bps=taker_fee_bps)
     return options
-
-
-def _symbols(text: str) -> tuple[str, ...]:
-    names = tuple(s.strip() for s in text.split(",") if s.strip())
-    if not names:
-        raise OptionError("--symbols", "give at least one BASE/QUOTE symbol")
-    if len(set(names)) != len(names):
-        raise OptionError("--symbols", "a symbol is listed twice")
-    for name in names:
-        try:
-            default_spec(name)
-        except ValueError as exc:
-            raise OptionError("--symbols", str(exc)) from None
-    return names
-
-
-def _balances(text: str) -> dict[str, float]:
-    out: dict[str, float] = {}
-    for item in (s.strip() for s in text.split(",")):
-        if not item:
-            continue
-        asset, sep, amount = item.partition("=")
-        asset = asset.strip()
-        if not sep or not asset.isalnum() or asset.upper() != asset:
-            raise OptionError("--balances", f"{item!r}: expected ASSET=amount, e.g. BTC=1")
-        try:
-            value = float(amount)
-        except ValueError:
-            raise OptionError("--balances", f"{asset}: {amount.strip()!r} is not a number") from None
-        if not (math.isfinite(value) and value >= 0):
-            raise OptionError("--balances", f"{asset}: must be a finite amount >= 0, got {amount.strip()}")
-        if asset in out:
-            raise OptionError("--balances", f"{asset} is given twice")
-        out[asset] = value
-    return out

@@ -18,7 +18,7 @@ from typing import Final
 from sim.events import Side
 from sim.servers.binance import errors
 from sim.servers.binance.errors import BinanceError
-from sim.servers.binance.symbols import SymbolSpec
+from sim.servers.symbols import SymbolSpec
 
 __all__ = ["PlaceRequest", "order_ref", "parse_place", "symbol_of"]
 

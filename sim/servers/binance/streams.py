@@ -17,7 +17,7 @@ from typing import Any
 from aiohttp import web
 
 from sim.servers.binance.hub import Connection, Hub
-from sim.servers.binance.symbols import SymbolSpec
+from sim.servers.symbols import SymbolSpec
 
 __all__ = ["MarketStreams"]
 

@@ -48,8 +48,8 @@ from sim.servers.binance.errors import BinanceError
 from sim.servers.binance.market import SymbolMarket
 from sim.servers.binance.orders import AccountOrders, BnOrder, Fill
 from sim.servers.binance.params import PlaceRequest, qty_lots_of
-from sim.servers.binance.symbols import SymbolSpec
 from sim.servers.binance.wire import Json
+from sim.servers.symbols import SymbolSpec
 
 __all__ = ["Venue"]
 

@@ -15,7 +15,7 @@ from typing import Any, Final
 
 from sim.events import Side
 from sim.servers.binance.orders import BnOrder, Fill
-from sim.servers.binance.symbols import SymbolSpec
+from sim.servers.symbols import SymbolSpec
 
 Json = dict[str, Any]
 Level = tuple[int, int]  # (price_ticks, qty_lots)

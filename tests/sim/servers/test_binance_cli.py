@@ -91,10 +91,10 @@ def test_bad_flags_exit_2_naming_the_flag(
     assert err.count("\n") == 1 and named in err and "Traceback" not in err
 
 
-def test_grpc_protocol_is_not_available_yet(capsys: pytest.CaptureFixture[str]) -> None:
-    """--protocol grpc exits 2 saying so."""
-    assert main(["venue", "serve", "--protocol", "grpc"]) == 2
-    assert "not available yet" in capsys.readouterr().err
+def test_grpc_flags_are_refused_for_binance(capsys: pytest.CaptureFixture[str]) -> None:
+    """--token (a gRPC flag) with --protocol binance exits 2 naming it."""
+    assert main(["venue", "serve", "--protocol", "binance", "--token", "t"]) == 2
+    assert "--token: only for --protocol grpc" in capsys.readouterr().err
 
 
 def test_the_real_entry_point_exits_2_without_a_traceback() -> None:

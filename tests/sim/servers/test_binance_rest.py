@@ -84,7 +84,12 @@ async def test_market_order_fills_against_the_book_and_moves_the_balances(client
     assert order["status"] == "closed" and order["filled"] == 0.001 and order["remaining"] == 0
     cost = sum(float(f["price"]) * float(f["qty"]) for f in order["info"]["fills"])
     assert order["cost"] == pytest.approx(cost)
-    assert order["fee"]["currency"] == "BTC" and order["fee"]["cost"] == pytest.approx(0.001 * 4e-4)
+    # Each fill's commission is its own, rounded to 8 decimals as Binance prints it; a buy that takes
+    # several levels pays their sum (not 0.001 * 4e-4 rounded once).
+    commissions = [float(f["commission"]) for f in order["info"]["fills"]]
+    for fill, commission in zip(order["info"]["fills"], commissions, strict=True):
+        assert commission == pytest.approx(round(float(fill["qty"]) * 4e-4, 8), abs=1e-12)
+    assert order["fee"]["currency"] == "BTC" and order["fee"]["cost"] == pytest.approx(sum(commissions))
     after = await client.fetch_balance()
     assert after["BTC"]["total"] == pytest.approx(before["BTC"]["total"] + 0.001 - 0.001 * 4e-4)
     assert after["USDT"]["total"] == pytest.approx(before["USDT"]["total"] - cost, abs=1e-6)

@@ -1,4 +1,5 @@
-"""What the emulator lists for one symbol: its Binance filters and its default synthetic market.
+"""What an emulator lists for one symbol: its filters (in Binance's terms; the gRPC venue lists the
+same tick, lot, minimum quantity and notional) and its default synthetic market.
 
 The default market is shaped like the bot's default paper market (``config.yaml`` ``paper.synthetic``):
 a 0.01 tick, a 0.00001 lot, a gbm mid at 5.3/60000 per sqrt(second) stepped every 100 ms and a thin
