@@ -9,6 +9,12 @@ Stopping: SIGINT, SIGTERM and SIGHUP set the stop event (a second signal changes
 cleanup always runs to its end), as do ``--duration``, a fired kill switch and a journal that cannot
 be written. Every runner then cancels its orders (bounded), the summary is written, the journal's
 session is closed. The signal handlers stay installed until all of that is done.
+
+After a kill switch ``/metrics`` stays up for ``metrics.kill_grace_s`` more (a signal ends that wait),
+so that Prometheus scrapes the trip before the process is gone and the kill-switch alert fires.
+
+Exit codes (``RunResult.exit_code``): 0 ok, 1 a crash or a failure to write the journal, summary or
+report, 3 a kill switch (whatever else went wrong: a supervisor must not restart into the same loss).
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ from prometheus_client import CollectorRegistry
 
 from mm_bot.config import AppConfig
 from mm_bot.engine.ids import run_prefix
-from mm_bot.errors import ConfigError, KillSwitch, VenueError
+from mm_bot.errors import EXIT_ERROR, EXIT_KILL_SWITCH, EXIT_OK, ConfigError, KillSwitch, VenueError
 from mm_bot.journal import Journal, JournalError, JournalLocked
 from mm_bot.markets import Market, live_market, paper_market
 from mm_bot.metrics import Metrics, MetricsServer
@@ -41,7 +47,16 @@ from mm_bot.tui import LiveView, MarketView, RunView
 log = structlog.get_logger("mm_bot.app")
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-__all__ = ["RunOptions", "RunResult", "format_summary", "run", "run_app"]
+__all__ = [
+    "EXIT_ERROR",
+    "EXIT_KILL_SWITCH",
+    "EXIT_OK",
+    "RunOptions",
+    "RunResult",
+    "format_summary",
+    "run",
+    "run_app",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +71,7 @@ class RunOptions:
 
 @dataclass(slots=True)
 class RunResult:
-    exit_code: int
+    exit_code: int  # EXIT_OK, EXIT_ERROR or EXIT_KILL_SWITCH
     summary: dict[str, Any] = field(default_factory=dict)
 
 
@@ -86,16 +101,25 @@ async def run_app(
 ) -> RunResult:
     """Run until ``stop`` is set, the duration elapses, a signal arrives, or a kill switch fires."""
     stop = stop or asyncio.Event()
+    signalled = asyncio.Event()  # a stop signal arrived (``stop`` may also have been set by the run)
     start_ns = clock_ns()
     journal = open_journal(cfg, opts.mode)
-    with _signals_set(stop), contextlib.closing(journal):
+    with _signals_set(stop, signalled), contextlib.closing(journal):
         session = journal.start_session(opts.mode, config_hash(cfg), start_ns)
         crashed = journal.close_crashed_sessions(start_ns)
         if crashed:
             log.warning("crashed_sessions_closed", sessions=crashed)
         try:
             return await _run(
-                cfg, opts, journal, stop, clock_ns, registry or CollectorRegistry(), on_started, start_ns
+                cfg,
+                opts,
+                journal,
+                stop,
+                signalled,
+                clock_ns,
+                registry or CollectorRegistry(),
+                on_started,
+                start_ns,
             )
         finally:
             with contextlib.suppress(JournalError):
@@ -107,6 +131,7 @@ async def _run(
     opts: RunOptions,
     journal: Journal,
     stop: asyncio.Event,
+    signalled: asyncio.Event,  # a stop signal arrived (``stop`` is also set by the run itself)
     clock_ns: Callable[[], int],
     registry: CollectorRegistry,
     on_started: Callable[[dict[str, Any]], None] | None,
@@ -124,10 +149,10 @@ async def _run(
         if report is not None:
             report.attach(markets)
         result = await _trade_all(
-            cfg, opts, journal, stop, clock_ns, registry, metrics, markets, on_started, start_ns
+            cfg, opts, journal, stop, signalled, clock_ns, registry, metrics, markets, on_started, start_ns
         )
         if report is not None and not report.write(start_ns, clock_ns()):
-            result.exit_code = result.exit_code or 1
+            result.exit_code = result.exit_code or EXIT_ERROR
         return result
     finally:
         for m in markets:
@@ -139,6 +164,7 @@ async def _trade_all(
     opts: RunOptions,
     journal: Journal,
     stop: asyncio.Event,
+    signalled: asyncio.Event,  # a stop signal arrived (``stop`` is also set by the run itself)
     clock_ns: Callable[[], int],
     registry: CollectorRegistry,
     metrics: Metrics,
@@ -175,9 +201,8 @@ async def _trade_all(
             nonlocal kill_reason, failure
             try:
                 await m.runner.run(stop)
-            except KillSwitch as exc:
+            except KillSwitch as exc:  # counted in the metrics by the market's recorder when it fired
                 kill_reason = exc.reason
-                metrics.market(m.symbol).kill_switch(exc.reason)
                 log.error("kill_switch_fired", market=m.symbol, reason=exc.reason)
                 stop.set()
             except JournalError as exc:
@@ -215,7 +240,12 @@ async def _trade_all(
                 journal.save_balances(f"{opts.mode}/{m.symbol}", balances, clock_ns())
         written = _write_summary(opts.summary_json, summary)
         log.info("run_stopped", duration_s=round(duration_s, 3), kill_reason=kill_reason, error=failure)
-        return RunResult(1 if kill_reason or failure or not written else 0, summary)
+        if kill_reason is not None:
+            if server is not None:
+                metrics.set_up(False)
+                await _serve_after_kill(cfg.metrics.kill_grace_s, signalled)
+            return RunResult(EXIT_KILL_SWITCH, summary)
+        return RunResult(EXIT_ERROR if failure or not written else EXIT_OK, summary)
     finally:
         if view is not None:
             view.stop()
@@ -224,17 +254,28 @@ async def _trade_all(
             await server.stop()
 
 
+async def _serve_after_kill(grace_s: float, signalled: asyncio.Event) -> None:
+    """Wait ``grace_s`` (the metrics server still up), or until a stop signal arrives."""
+    if grace_s <= 0 or signalled.is_set():
+        return
+    log.info("metrics_kept_up_after_kill", seconds=grace_s)
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(grace_s):
+            await signalled.wait()
+
+
 @contextlib.contextmanager
-def _signals_set(stop: asyncio.Event) -> Iterator[None]:
-    """SIGINT, SIGTERM and SIGHUP set ``stop`` until the block ends, cleanup included. Once one has
-    been received the process is on its way out: from the end of the block on, these signals are
-    ignored, so nothing interrupts the last steps (closing the journal, printing the summary)."""
+def _signals_set(stop: asyncio.Event, signalled: asyncio.Event) -> Iterator[None]:
+    """SIGINT, SIGTERM and SIGHUP set ``stop`` and ``signalled`` until the block ends, cleanup included.
+    Once one has been received the process is on its way out: from the end of the block on, these
+    signals are ignored, so nothing interrupts the last steps (closing the journal, printing the
+    summary)."""
     loop = asyncio.get_running_loop()
     received: list[signal.Signals] = []
     installed = []
     for sig in STOP_SIGNALS:
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            loop.add_signal_handler(sig, _on_signal, stop, sig, received)
+            loop.add_signal_handler(sig, _on_signal, (stop, signalled), sig, received)
             installed.append(sig)
     try:
         yield
@@ -245,13 +286,16 @@ def _signals_set(stop: asyncio.Event) -> Iterator[None]:
                 signal.signal(sig, signal.SIG_IGN)
 
 
-def _on_signal(stop: asyncio.Event, sig: signal.Signals, received: list[signal.Signals]) -> None:
+def _on_signal(
+    events: tuple[asyncio.Event, asyncio.Event], sig: signal.Signals, received: list[signal.Signals]
+) -> None:
     if received:
         log.warning("signal_ignored_while_stopping", signal=sig.name)
     else:
         log.info("signal_received", signal=sig.name)
     received.append(sig)
-    stop.set()
+    for event in events:
+        event.set()
 
 
 def _write_summary(path: Path | None, summary: dict[str, Any]) -> bool:

@@ -19,14 +19,16 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterator, Mapping
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from itertools import product
+from typing import Any, Literal, TypeVar, get_args
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import CounterMetricFamily, Metric
 from prometheus_client.metrics import MetricWrapperBase
 
 from mm_bot import __version__
+from mm_bot.engine.reasons import KillReason
 from mm_bot.metrics_server import MetricsServer, serve_metrics
 from mm_bot.model import Side
 
@@ -35,42 +37,18 @@ __all__ = [
     "MarketMetrics",
     "Metrics",
     "MetricsServer",
+    "VenueEvent",
     "serve_metrics",
 ]
 
 # Decision latency (event received to request issued) is local work: microseconds to milliseconds.
-DECISION_LATENCY_BUCKETS_S: tuple[float, ...] = (
-    1e-5,
-    2.5e-5,
-    5e-5,
-    1e-4,
-    2.5e-4,
-    5e-4,
-    1e-3,
-    2.5e-3,
-    5e-3,
-    1e-2,
-    2.5e-2,
-    0.1,
-)
+DECISION_LATENCY_BUCKETS_S = (1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 1e-2, 2.5e-2, 0.1)
 # A venue request's round trip: a network call takes 1-50 ms, and times out after seconds.
-REQUEST_BUCKETS_S: tuple[float, ...] = (
-    1e-4,
-    5e-4,
-    1e-3,
-    2.5e-3,
-    5e-3,
-    1e-2,
-    2.5e-2,
-    5e-2,
-    0.1,
-    0.25,
-    0.5,
-    1.0,
-    2.5,
-    5.0,
-    10.0,
-)
+REQUEST_BUCKETS_S = (1e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 1e-2, 2.5e-2, 5e-2, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+# mm_venue_events_total's kinds: a stream dropped, every stream back after one did, market data
+# restarted after a gap, a reconciliation the venue disagreed with.
+VenueEvent = Literal["disconnect", "reconnect", "resync", "reconcile_mismatch"]
 
 SideLike = Side | str  # ``Side.BUY`` or its label "bid"; both map to side="bid"
 LabelValue = Side | str
@@ -91,10 +69,14 @@ class _Children(dict[Key, M]):
 
     __slots__ = ("_market", "_metric")
 
-    def __init__(self, metric: M, market: str) -> None:
+    def __init__(self, metric: M, market: str, preset: Iterable[Key] = ()) -> None:
+        """``preset``: keys exported at 0 from the start, so that ``increase()`` in an alert sees
+        their first event and a dashboard panel shows 0 rather than no data."""
         super().__init__()
         self._metric = metric
         self._market = market
+        for key in preset:
+            self.__missing__(key)
 
     def __missing__(self, key: Key) -> M:
         labels = key if isinstance(key, tuple) else (key,)
@@ -158,12 +140,12 @@ class MarketMetrics:
         self._orders_sent = _by_side(m._orders_sent, market)
         self._cancels_sent = _by_side(m._cancels_sent, market)
         self._rejects = _Children(m._order_rejects, market)
-        self._fills = _Children(m._fills, market)
+        self._fills = _Children(m._fills, market, product((Side.BUY, Side.SELL), ("maker", "taker")))
         self._fill_volume = _by_side(m._fill_volume_base, market)
         self._market_events = _Children(m._market_events, market)
         self._venue_errors = _Children(m._venue_errors, market)
-        self._venue_events = _Children(m._venue_events, market)
-        self._kill_switch = _Children(m._kill_switch, market)
+        self._venue_events = _Children(m._venue_events, market, get_args(VenueEvent))
+        self._kill_switch = _Children(m._kill_switch, market, [reason.value for reason in KillReason])
         self._decision_latency = m._decision_latency_seconds.labels(market)
         self._request_seconds = _Children(m._request_seconds, market)
         # The core's counters, read at scrape time: (side, action, reason) -> n and kind -> n.
@@ -226,8 +208,7 @@ class MarketMetrics:
         """A market-data event taken in: ``book``, ``trade``, ..."""
         self._market_events[kind].inc()
 
-    def venue_event(self, kind: str) -> None:
-        """Venue health: ``connected``, ``disconnected``, ``resync``, ``reconcile_mismatch``."""
+    def venue_event(self, kind: VenueEvent) -> None:
         self._venue_events[kind].inc()
 
     def set_connected(self, connected: bool) -> None:
@@ -237,11 +218,13 @@ class MarketMetrics:
         """One venue request's round trip (``place``, ``cancel``, ``order_status``, ...)."""
         self._request_seconds[op].observe(seconds)
 
-    def venue_error(self, kind: str) -> None:
-        """A venue call that failed: ``timeout``, ``rate_limited``, ``disconnected``, ..."""
-        self._venue_errors[kind].inc()
+    def venue_error(self, op: str) -> None:
+        """A venue call that failed (timed out, refused, lost), by the call: ``place``, ``cancel``,
+        ``order_status``, ``reconcile``, ..."""
+        self._venue_errors[op].inc()
 
     def kill_switch(self, reason: str) -> None:
+        """The kill switch fired with ``reason`` (a ``KillReason``)."""
         self._kill_switch[reason].inc()
 
     def observe_decision_latency(self, seconds: float) -> None:
@@ -335,9 +318,11 @@ class Metrics:
         self._market_events = counter(
             "mm_market_events_total", "Market-data events taken in.", ["market", "kind"]
         )
-        self._venue_errors = counter("mm_venue_errors_total", "Failed venue calls.", ["market", "kind"])
+        self._venue_errors = counter("mm_venue_errors_total", "Failed venue calls.", ["market", "op"])
         self._venue_events = counter(
-            "mm_venue_events_total", "Venue connection and reconciliation events.", ["market", "kind"]
+            "mm_venue_events_total",
+            "Venue health: disconnects, reconnects, resyncs, reconciliation mismatches.",
+            ["market", "kind"],
         )
         self._venue_connected = gauge("mm_venue_connected", "1 while the venue's streams are up.", ["market"])
         self._kill_switch = counter("mm_kill_switch_total", "Kill-switch trips.", ["market", "reason"])

@@ -38,7 +38,18 @@ from typing import Annotated, Literal, Self
 from pydantic import Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from mm_bot.config.base import DEFAULT_CONFIG_PATH, FILE, ROOT, Pos, PosInt, Problem, _cross, _Strict, _when
+from mm_bot.config.base import (
+    DEFAULT_CONFIG_PATH,
+    FILE,
+    ROOT,
+    NonNeg,
+    Pos,
+    PosInt,
+    Problem,
+    _cross,
+    _Strict,
+    _when,
+)
 from mm_bot.config.market import MarketConfig
 from mm_bot.config.paper import PaperConfig
 
@@ -104,11 +115,14 @@ class LiveConfig(_Strict):
 
 
 class MetricsConfig(_Strict):
-    """Prometheus exporter."""
+    """Prometheus exporter. ``kill_grace_s``: after a kill switch, ``/metrics`` stays up this long
+    before the process exits, so Prometheus scrapes the trip (its alert fires); more than one scrape
+    interval (deploy/prometheus.yml: 5 s); 0 exits at once."""
 
     enabled: bool = True
     host: str = "127.0.0.1"  # address to bind: a host name or IP, not empty, no whitespace
     port: Annotated[int, Field(ge=0, le=65535)] = 9464  # 0: pick a free port
+    kill_grace_s: NonNeg = 10.0
 
     @field_validator("host")
     @classmethod

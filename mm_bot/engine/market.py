@@ -53,7 +53,7 @@ from mm_bot.engine.order_manager import OrderManager
 from mm_bot.engine.order_states import OrderStateError
 from mm_bot.engine.orders import Order, OrderTable
 from mm_bot.engine.quoter import NO_TARGET, Quoter
-from mm_bot.engine.reasons import Action, Reason
+from mm_bot.engine.reasons import Action, KillReason, Reason
 from mm_bot.engine.reconcile import Reconciler
 from mm_bot.engine.risk import RiskState, flatten
 from mm_bot.model import (
@@ -133,7 +133,7 @@ class MarketCore:
 
     # ------------------------------------------------------------------------------- views
     @property
-    def kill_reason(self) -> str | None:
+    def kill_reason(self) -> KillReason | None:
         return self.risk.kill_reason
 
     def pnl_quote(self) -> float:
@@ -153,6 +153,7 @@ class MarketCore:
         cancels: list[Command] = []
         for c in self.orders.cancel_every(reason, now_ns):
             self.stats.cancels_sent += 1
+            self.stats.record(c.decision, now_ns)
             cancels.append(c)
         return cancels
 
@@ -397,6 +398,7 @@ class MarketCore:
             if isinstance(c, Cancel):
                 self.stats.venue["cancel_retries"] += 1
                 self.stats.cancels_sent += 1
+                self.stats.record(c.decision, now_ns)  # cancel(cancel_retry): journaled as a decision too
             elif isinstance(c, QueryOrder):
                 self.stats.venue["status_queries"] += 1
         return out

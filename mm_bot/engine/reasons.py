@@ -1,7 +1,7 @@
-"""Machine-readable decision vocabulary: what was done on a side, and why.
+"""Machine-readable decision vocabulary: what was done on a side, and why; and why a kill switch fired.
 
 These strings are stable: they are metric labels, log fields and keys of the run summary's
-``decision_reasons`` (``"<action>(<reason>)"``). Add freely; rename none.
+``decision_reasons`` (``"<action>(<reason>)"``) and ``kill_reason``. Add freely; rename none.
 """
 
 from __future__ import annotations
@@ -43,3 +43,10 @@ class Reason(StrEnum):
     ORPHAN = "orphan"  # an order of ours the venue holds that we were not tracking
     CANCEL_RETRY = "cancel_retry"  # a cancel got no answer: sent again
     JOURNAL_FAILED = "journal_failed"  # the journal cannot be written: stop trading
+
+
+class KillReason(StrEnum):
+    """Every reason the kill switch can fire with: the ``reason`` label of ``mm_kill_switch_total``,
+    whose series exist at 0 from the start (so an alert sees the first trip as an increase)."""
+
+    DAILY_LOSS_LIMIT = "daily_loss_limit"  # the day's marked-to-market loss passed the limit

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mm_bot.engine.reasons import KillReason
 from mm_bot.model import Side
 
 NS_PER_DAY = 86_400 * 1_000_000_000
@@ -39,7 +40,7 @@ class Unwind:
 class RiskState:
     def __init__(self, params: RiskParams) -> None:
         self.params = params
-        self.kill_reason: str | None = None
+        self.kill_reason: KillReason | None = None
         self.day = -1  # UTC day number of the current baseline
         self.day_start_pnl = 0.0
 
@@ -48,18 +49,18 @@ class RiskState:
         self.day = day
         self.day_start_pnl = start_pnl_quote
 
-    def on_pnl(self, pnl_quote: float, now_ns: int) -> str | None:
+    def on_pnl(self, pnl_quote: float, now_ns: int) -> KillReason | None:
         """Feed the marked-to-market PnL; returns the kill reason when this call fires the switch."""
         day = now_ns // NS_PER_DAY
         if day != self.day:
             self.day = day
             self.day_start_pnl = pnl_quote
         if self.kill_reason is None and self.day_start_pnl - pnl_quote > self.params.daily_loss_limit_quote:
-            self.kill_reason = "daily_loss_limit"
+            self.kill_reason = KillReason.DAILY_LOSS_LIMIT
             return self.kill_reason
         return None
 
-    def kill(self, reason: str) -> None:
+    def kill(self, reason: KillReason) -> None:
         """Fire the switch from outside (operator, verification, venue trouble)."""
         if self.kill_reason is None:
             self.kill_reason = reason

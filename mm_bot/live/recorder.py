@@ -45,6 +45,7 @@ class Recorder:
         self._baseline = dict(core.reconciler.baseline)
         self._log = log.bind(market=self.symbol)
         self._foreign_logged = 0  # foreign open orders last warned of
+        self._kill_counted = False  # the kill switch's trip is counted once, when the core fires it
         if metrics is not None:
             metrics.watch(decisions=core.stats.decisions, dropped=core.book.dropped)
 
@@ -148,11 +149,11 @@ class Recorder:
         elif isinstance(event, PublicTrade):
             m.market_event("trade")
         elif isinstance(event, Connected | Resynced):
-            m.set_connected(True)
-            m.venue_event("resync" if isinstance(event, Resynced) else "connected")
+            m.set_connected(True)  # a venue says Connected only once every stream is back after a drop
+            m.venue_event("resync" if isinstance(event, Resynced) else "reconnect")
         elif isinstance(event, Disconnected):
             m.set_connected(False)
-            m.venue_event("disconnected")
+            m.venue_event("disconnect")
         elif isinstance(event, ReconcileResult) and event.report is not None and core.reconciler.mismatches:
             m.venue_event("reconcile_mismatch")
         elif isinstance(event, OrderRejectedEvent):
@@ -161,6 +162,9 @@ class Recorder:
                 m.order_rejected(order.side, event.reason)
         for fill in fills:
             m.fill(fill.side, fill.liquidity.value, core.instrument.qty_of(fill.qty_lots))
+        if core.kill_reason is not None and not self._kill_counted:
+            self._kill_counted = True  # now, not once the shutdown is over: the alert need not wait for it
+            m.kill_switch(core.kill_reason)
         m.set_position(core.ledger.position_base)
         m.set_pnl(core.pnl_quote())
         m.set_fees(core.ledger.fees_quote)

@@ -13,7 +13,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 
 from mm_bot import __version__
-from mm_bot.engine.reasons import Action, Reason
+from mm_bot.engine.reasons import Action, KillReason, Reason
 from mm_bot.metrics import DECISION_LATENCY_BUCKETS_S, Metrics, MetricsServer, serve_metrics
 from mm_bot.model import Side
 
@@ -52,10 +52,10 @@ def test_counters_move_with_their_recording_methods(metrics: Metrics, registry: 
     m.fill(Side.BUY, "maker", 0.25)
     m.fill(Side.BUY, "taker", 0.5)
     m.market_event("book_diff")
-    m.venue_error("timeout")
-    m.venue_event("disconnected")
+    m.venue_error("place")
+    m.venue_event("disconnect")
     m.observe_request("place", 0.012)
-    m.kill_switch("max_loss")
+    m.kill_switch(KillReason.DAILY_LOSS_LIMIT)
     decisions: Counter[tuple[Side, Action, Reason]] = Counter()
     dropped: Counter[str] = Counter()
     m.watch(decisions, dropped)
@@ -82,11 +82,28 @@ def test_counters_move_with_their_recording_methods(metrics: Metrics, registry: 
     )
     assert value(registry, "mm_market_events_total", market=MKT, kind="book_diff") == 1
     assert value(registry, "mm_malformed_events_total", market=MKT, kind="book_diff") == 1
-    assert value(registry, "mm_venue_errors_total", market=MKT, kind="timeout") == 1
-    assert value(registry, "mm_venue_events_total", market=MKT, kind="disconnected") == 1
+    assert value(registry, "mm_venue_errors_total", market=MKT, op="place") == 1
+    assert value(registry, "mm_venue_events_total", market=MKT, kind="disconnect") == 1
+    assert value(registry, "mm_venue_events_total", market=MKT, kind="reconnect") == 0
     assert value(registry, "mm_request_seconds_count", market=MKT, op="place") == 1
     assert value(registry, "mm_request_seconds_bucket", market=MKT, op="place", le="0.025") == 1
-    assert value(registry, "mm_kill_switch_total", market=MKT, reason="max_loss") == 1
+    assert value(registry, "mm_kill_switch_total", market=MKT, reason="daily_loss_limit") == 1
+
+
+def test_known_label_values_are_exported_at_zero_from_the_start(
+    metrics: Metrics, registry: CollectorRegistry
+) -> None:
+    """Every kill-switch reason, venue health event and fill kind has its series at 0 as soon as the
+    market exists, so ``increase()`` sees the first trip and a panel shows 0 instead of no data."""
+    metrics.market(MKT)
+    for reason in KillReason:
+        assert value(registry, "mm_kill_switch_total", market=MKT, reason=reason.value) == 0
+    for kind in ("disconnect", "reconnect", "resync", "reconcile_mismatch"):
+        assert value(registry, "mm_venue_events_total", market=MKT, kind=kind) == 0
+    for side in ("bid", "ask"):
+        for liquidity in ("maker", "taker"):
+            assert value(registry, "mm_fills_total", market=MKT, side=side, liquidity=liquidity) == 0
+    assert value(registry, "mm_venue_connected", market=MKT) == 1
 
 
 def test_side_enum_and_label_are_the_same_series(metrics: Metrics, registry: CollectorRegistry) -> None:
@@ -226,6 +243,8 @@ def test_every_documented_metric_is_exported(metrics: Metrics, registry: Collect
         "mm_market_events": "counter",
         "mm_malformed_events": "counter",
         "mm_venue_errors": "counter",
+        "mm_venue_events": "counter",
+        "mm_venue_connected": "gauge",
         "mm_kill_switch": "counter",
         "mm_position_base": "gauge",
         "mm_pnl_quote": "gauge",
@@ -242,6 +261,7 @@ def test_every_documented_metric_is_exported(metrics: Metrics, registry: Collect
         "mm_up": "gauge",
         "mm_build_info": "gauge",
         "mm_decision_latency_seconds": "histogram",
+        "mm_request_seconds": "histogram",
     }
     assert {name: families.get(name) for name in expected} == expected
     assert 'mm_orders_sent_total{market="BTC/USDT",side="bid"} 0.0' in text

@@ -292,10 +292,11 @@ def test_signal_stops_the_run_cleanly(tmp_path: Path, sig: signal.Signals) -> No
     assert "Traceback" not in stderr
 
 
-async def test_kill_switch_cancels_everything_and_exits_nonzero_with_reason(tmp_path: Path) -> None:
+async def test_kill_switch_cancels_everything_and_exits_3_with_reason(tmp_path: Path) -> None:
     """A maker fee of 50 bps (0.30 USDT per 0.001 BTC fill, against ~0.006 of spread captured) and
     a 0.1 USDT daily loss limit: the first fills fire the kill switch; the run stops by itself well
-    before its duration, cancels all own orders, and reports exit code 1 with the reason."""
+    before its duration, cancels all own orders, keeps /metrics up for metrics.kill_grace_s showing
+    the trip, and reports exit code 3 with the reason."""
     cfg = load_config(
         ROOT / "config.yaml",
         environ={
@@ -303,12 +304,32 @@ async def test_kill_switch_cancels_everything_and_exits_nonzero_with_reason(tmp_
             "MM_BOT__paper__fees__maker_bps": "50",
             "MM_BOT__markets__0__risk__daily_loss_limit_quote": "0.1",
             "MM_BOT__journal__paper_path": str(tmp_path / "journal.sqlite"),
+            "MM_BOT__metrics__kill_grace_s": "1.0",
         },
     )
-    result = await run_app(
-        cfg, RunOptions("paper", duration_s=60.0, metrics_port=0), registry=CollectorRegistry()
+    ports: list[int] = []
+    run = asyncio.create_task(
+        run_app(
+            cfg,
+            RunOptions("paper", duration_s=60.0, metrics_port=0),
+            registry=CollectorRegistry(),
+            on_started=lambda info: ports.append(info["metrics_port"]),
+        )
     )
-    assert result.exit_code == 1
+    scraped = ""
+    async with aiohttp.ClientSession() as session:
+        while 'reason="daily_loss_limit"} 1.0' not in scraped and not run.done():
+            await asyncio.sleep(0.05)
+            if ports:
+                async with session.get(f"http://127.0.0.1:{ports[0]}/metrics") as resp:
+                    scraped = await resp.text()
+        assert 'mm_kill_switch_total{market="BTC/USDT",reason="daily_loss_limit"} 1.0' in scraped
+        tripped = time.monotonic()
+        result = await run  # the server stays up for the grace, then the run returns
+        assert time.monotonic() - tripped > 0.5
+        with pytest.raises(aiohttp.ClientConnectionError):
+            await session.get(f"http://127.0.0.1:{ports[0]}/metrics")
+    assert result.exit_code == 3
     assert result.summary["kill_reason"] == "daily_loss_limit"
     m = result.summary["markets"]["BTC/USDT"]
     assert m["kill_reason"] == "daily_loss_limit"

@@ -1,6 +1,7 @@
 """The paper bot as a process under faults: SIGKILL at several points then a restart, a second
-process on the same journal, the disk filling up mid-run, signals during the shutdown. Each run is
-the real CLI in a child process, checked against its real SQLite journal."""
+process on the same journal, the disk filling up mid-run, signals during the shutdown, a kill switch
+(exit 3 after its metrics grace). Each run is the real CLI in a child process, checked against its
+real SQLite journal."""
 
 from __future__ import annotations
 
@@ -252,3 +253,34 @@ def test_a_summary_that_cannot_be_written_at_exit_is_printed_and_exit_1(tmp_path
     assert proc.returncode == 1, err[-2000:]
     assert "summary_write_failed" in err and "Traceback" not in err
     assert "paper run:" in out and "BTC/USDT: quotes" in out
+
+
+def test_a_kill_switch_exits_3_and_a_signal_ends_its_metrics_grace(tmp_path: Path) -> None:
+    """What a supervisor sees of a kill switch (a 50 bps maker fee, a 0.1 USDT daily loss limit):
+    the process keeps /metrics up for metrics.kill_grace_s, a SIGTERM ends that wait at once, and it
+    exits 3, the code systemd's RestartPreventExitStatus names."""
+    journal = tmp_path / "j.sqlite"
+    env = env_for(
+        journal,
+        MM_BOT__paper__fees__maker_bps="50",
+        MM_BOT__markets__0__risk__daily_loss_limit_quote="0.1",
+        MM_BOT__metrics__kill_grace_s="60",
+    )
+    proc = start_bot(journal, "--duration", "60", env=env)
+    try:
+        assert proc.stderr is not None
+        lines = []
+        for line in proc.stderr:  # JSON log lines; the grace starts after the summary is written
+            lines.append(line)
+            if '"metrics_kept_up_after_kill"' in line:
+                break
+        assert '"metrics_kept_up_after_kill"' in lines[-1], "".join(lines[-20:])
+        signalled = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        stop(proc)
+    assert proc.returncode == 3, err[-2000:]
+    assert time.monotonic() - signalled < 10
+    assert '"signal_received"' in err and "Traceback" not in err
+    assert "KILLED: daily_loss_limit" in out
