@@ -180,7 +180,9 @@ async def _trade_all(
             await server.start()
         except OSError as exc:  # e.g. the port is taken: a setting to change, not a crash
             problem = f"cannot listen on {cfg.metrics.host}:{port}: {exc.strerror or exc}"
-            raise ConfigError([("metrics.port", problem)]) from None
+            if opts.metrics_port is None:
+                raise ConfigError([("metrics.port", problem)]) from None
+            raise ConfigError([("--metrics-port", problem)], "arguments") from None
     view = LiveView() if opts.tui else None
     kill_reason: str | None = None
     failure: str | None = None

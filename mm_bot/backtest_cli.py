@@ -19,6 +19,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mm_bot.config_cli import CONFIG_HELP
+
 if TYPE_CHECKING:
     from mm_bot.backtest.replay import BacktestResult
     from mm_bot.config import AppConfig
@@ -36,7 +38,7 @@ SHOWN = ("pnl_quote", "sharpe", "max_drawdown_quote", "inventory_std_base", "fil
 def add_backtest_parser(sub: Any) -> None:
     bt = sub.add_parser("backtest", help="replay recorded books through the strategy in virtual time")
     bt.add_argument("--data", nargs="+", required=True, metavar="FILE", help="raw capture files or one .npz")
-    bt.add_argument("--config", default="config.yaml", help="config file (default ./config.yaml)")
+    bt.add_argument("--config", default=None, help=CONFIG_HELP)
     bt.add_argument("--market", type=int, default=0, help="index of the configured market (default 0)")
     bt.add_argument("--report", type=Path, default=None, metavar="DIR", help="write DIR/index.html")
     bt.add_argument("--summary-json", type=Path, default=None, metavar="PATH", help="write the summary here")

@@ -13,14 +13,18 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from mm_bot import __version__
 from mm_bot.backtest_cli import add_backtest_parser, run_backtest_command
+from mm_bot.config_cli import CONFIG_HELP, config_path, init, show
 from mm_bot.data_cli import add_data_parser, run_data
 from mm_bot.errors import EXIT_CONFIG, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, ConfigError
+from mm_bot.journal_cli import add_status_parser, add_trades_parser, run_status, run_trades, start_fresh
 from mm_bot.record_cli import add_record_parser, run_record
 
 
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mm-bot", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"mm-bot {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     study = sub.add_parser("study", help="reproducible experiments")
@@ -45,6 +49,18 @@ def _build_parser() -> argparse.ArgumentParser:
         "--report", type=Path, default=None, metavar="DIR", help="write the session's HTML report to DIR"
     )
     run.add_argument("--no-tui", action="store_true", help="no live terminal view; log lines only")
+    run.add_argument(
+        "--fresh",
+        action="store_true",
+        help="move the mode's journal aside (journal-paper.<UTC time>.sqlite) and start a new one",
+    )
+    run.add_argument(
+        "--metrics-port",
+        type=_port,
+        default=None,
+        metavar="P",
+        help="instead of metrics.port (0: a free port)",
+    )
 
     verify = sub.add_parser("verify", help="prove the quote invariants with Z3 for the configured ranges")
     _add_config_arg(verify)
@@ -52,6 +68,15 @@ def _build_parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check-config", help="validate the config; print every problem with its YAML path")
     _add_config_arg(check)
+    check.add_argument(
+        "--show",
+        action="store_true",
+        help="print the config as it resolves (overrides, defaults); no secrets",
+    )
+
+    init = sub.add_parser("init", help="write the commented default config as a starter")
+    init.add_argument("path", nargs="?", default="config.yaml", metavar="PATH", help="default ./config.yaml")
+    init.add_argument("--force", action="store_true", help="replace a file that is there")
 
     venue = sub.add_parser("venue", help="exchange emulators backed by the simulator")
     venue_sub = venue.add_subparsers(dest="venue", required=True)
@@ -92,11 +117,19 @@ def _build_parser() -> argparse.ArgumentParser:
     add_data_parser(sub)
     add_backtest_parser(sub)
     add_record_parser(sub)
+    add_status_parser(sub)
+    add_trades_parser(sub)
     return parser
 
 
+def _port(text: str) -> int:
+    if not text.isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port in 0..65535 (0: a free one)")
+    return int(text)
+
+
 def _add_config_arg(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", default="config.yaml", help="config file (default ./config.yaml)")
+    parser.add_argument("--config", default=None, help=CONFIG_HELP)
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -124,11 +157,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
     configure_logging(
         "WARNING" if tui else cfg.logging.level, json=cfg.logging.json_ or not sys.stderr.isatty()
     )
+    mode = "live" if args.live else "paper"
+    if args.fresh:  # after the proofs: a run that refuses to start keeps its journal
+        start_fresh(cfg, mode)
     opts = RunOptions(
-        mode="live" if args.live else "paper",
+        mode=mode,
         duration_s=args.duration,
         summary_json=args.summary_json,
         tui=tui,
+        metrics_port=args.metrics_port,
         report_dir=args.report,
     )
     result = run(cfg, opts)
@@ -149,7 +186,16 @@ def _cmd_check_config(args: argparse.Namespace) -> int:
     from mm_bot.config import load_config
 
     cfg = load_config(args.config)
-    print(f"config OK: {args.config}: {cfg.describe()}")
+    if args.show:
+        print(show(cfg), end="")
+    else:
+        print(f"config OK: {args.config}: {cfg.describe()}")
+    return EXIT_OK
+
+
+def _cmd_init(args: argparse.Namespace) -> int:
+    written = init(Path(args.path), force=args.force)
+    print(f"wrote {written}: the default config, commented; check it: mm-bot check-config --config {written}")
     return EXIT_OK
 
 
@@ -230,7 +276,11 @@ def _cmd_study_as2008(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _build_parser()
     args = parser.parse_args(argv)
+    if hasattr(args, "config"):
+        args.config = str(config_path(args.config))
     try:
+        if args.command == "init":
+            return _cmd_init(args)
         if args.command == "study" and args.study == "as2008":
             return _cmd_study_as2008(args)
         if args.command == "run":
@@ -247,6 +297,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_backtest_command(args)
         if args.command == "record":
             return run_record(args)
+        if args.command == "status":
+            return run_status(args)
+        if args.command == "trades":
+            return run_trades(args)
     except ConfigError as exc:
         print(f"mm-bot: {exc}", file=sys.stderr)
         return EXIT_CONFIG

@@ -11,7 +11,8 @@ daily loss baselines, so a restart knows its position and which orders the venue
   order tag at open, the starting balances and the daily loss baselines when first stored.
 - One writer: ``Journal.open`` holds an exclusive ``flock`` on ``<path>.lock`` (holding its pid) until
   ``close()`` or the process's death; another writer, in any process, gets ``JournalLocked``.
-  ``Journal.open_readonly`` (reports) takes no lock and has no write methods.
+  ``Journal.open_readonly`` (reports) takes no lock and has no write methods; ``writer_lock`` takes
+  only the lock (``run --fresh`` moving the files aside).
 - A failed write (disk full, I/O error, read-only file) raises ``JournalWriteError``, and is rolled
   back whole (one statement, or ``transaction``): the file stays consistent.
 - Restore derives from the fills: a market's position, cash flow, fees and volume are sums over them
@@ -56,6 +57,7 @@ __all__ = [
     "LedgerTotals",
     "SessionRecord",
     "utc_day",
+    "writer_lock",
 ]
 
 DAY_NS: Final = 86_400_000_000_000
@@ -362,6 +364,17 @@ def _write_errors(path: Path) -> Iterator[None]:
         yield
     except sqlite3.Error as exc:
         raise JournalWriteError(f"journal {path}: write failed: {exc}") from exc
+
+
+@contextmanager
+def writer_lock(path: str | Path) -> Iterator[None]:
+    """Hold the writer's lock of the journal at ``path`` (``JournalLocked`` if another holds it)
+    without opening the journal: for moving its files while no run can open it."""
+    fd = _lock(Path(path))
+    try:
+        yield
+    finally:
+        os.close(fd)
 
 
 def _lock(path: Path) -> int:

@@ -10,7 +10,7 @@ from types import TracebackType
 
 from mm_bot import journal_schema as schema
 from mm_bot.engine.ledger import LedgerTotals
-from mm_bot.journal_schema import JournalOrder, SessionRecord
+from mm_bot.journal_schema import FillRecord, JournalOrder, SessionRecord
 from mm_bot.model import OwnFill
 
 __all__ = ["JournalReader"]
@@ -86,6 +86,37 @@ class JournalReader:
                 schema.SELECT_FILLS + " AND ts_ns >= ? ORDER BY ts_ns, id", (market, since_ts_ns)
             )
         return [schema.fill_of_row(row) for row in rows]
+
+    def markets(self) -> list[str]:
+        """Every market the journal has a fill or an order of, sorted."""
+        rows = self._conn.execute("SELECT market FROM fills UNION SELECT market FROM orders ORDER BY 1")
+        return [str(row[0]) for row in rows]
+
+    def fill_records(
+        self, market: str | None = None, since_ts_ns: int | None = None, limit: int | None = None
+    ) -> list[FillRecord]:
+        """The fills of ``market`` (every market if None) received at or after ``since_ts_ns``; with
+        ``limit``, only the newest ``limit`` of them; oldest first (by receive time, then row)."""
+        params = {"market": market, "since": since_ts_ns, "limit": -1 if limit is None else limit}
+        rows = self._conn.execute(schema.SELECT_FILL_RECORDS, params).fetchall()
+        return [schema.record_of_row(row) for row in reversed(rows)]
+
+    def fill_amounts(self, market: str) -> tuple[float, float, float]:
+        """``market``'s traded base (buys minus sells), cash flow (sells minus buys, fees left out) and
+        volume, summed over the price and quantity stored with each fill (floats: use ``totals``'
+        ticks and lots where the market's sizes are known)."""
+        traded, cash_flow, volume = self._conn.execute(schema.SELECT_AMOUNTS, (market,)).fetchone()
+        return float(traded), float(cash_flow), float(volume)
+
+    def starting_accounts(self) -> dict[str, int]:
+        """Each account with starting balances, and when they were stored."""
+        query = "SELECT account, MIN(set_ns) FROM starting_balances GROUP BY account ORDER BY account"
+        return {str(account): int(ns) for account, ns in self._conn.execute(query)}
+
+    def saved_balances_ns(self) -> dict[str, int]:
+        """Each mode key with a ``save_balances`` snapshot (``paper/BTC/USDT``), and when it was saved."""
+        query = "SELECT mode, MAX(updated_ns) FROM balances GROUP BY mode ORDER BY mode"
+        return {str(mode): int(ns) for mode, ns in self._conn.execute(query)}
 
     def starting_balances(self, account: str) -> dict[str, float]:
         """The balances ``set_starting_balances`` stored for ``account`` (empty if none)."""

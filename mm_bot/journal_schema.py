@@ -213,6 +213,28 @@ class SessionRecord:
     crashed: bool
 
 
+@dataclass(frozen=True, slots=True)
+class FillRecord:
+    """One fill row as reports show it: ``price`` and ``qty`` in units as stored with the fill (the
+    ticks and lots times the market's sizes when it was journaled), its market, its row id."""
+
+    id: int
+    market: str
+    ts_ns: int
+    client_order_id: str
+    side: Side
+    price: float
+    qty: float
+    price_ticks: int
+    qty_lots: int
+    liquidity: Liquidity
+    fee_quote: float
+    fee_base: float
+    fee_other: float
+    fee_other_asset: str
+    trade_id: str
+
+
 ORDER_COLUMNS: Final = (
     "client_order_id, market, side, price_ticks, qty_lots, order_type, state, created_ns, updated_ns,"
     " session_id, reason"
@@ -221,6 +243,10 @@ SESSION_COLUMNS: Final = "id, mode, started_ns, ended_ns, config_hash, crashed"
 FILL_COLUMNS: Final = (
     "ts_ns, client_order_id, side, price_ticks, qty_lots, liquidity, fee_quote, trade_id,"
     " fee_base, fee_other, fee_other_asset"
+)
+RECORD_COLUMNS: Final = (
+    "id, market, ts_ns, client_order_id, side, price, qty, price_ticks, qty_lots, liquidity, fee_quote,"
+    " fee_base, fee_other, fee_other_asset, trade_id"
 )
 
 # Built once from constants (never from input), hence the noqa.
@@ -237,6 +263,15 @@ INSERT_FILL: Final = (
     " liquidity, ts_ns, trade_id, dedup_key, fee_base, fee_other, fee_other_asset)"
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     " ON CONFLICT DO NOTHING"  # the (client_order_id, dedup_key) key: a fill seen before
+)
+# Reports: fills of one market or all, newest first (the caller reverses), with the price and
+# quantity in units as stored with each fill; and their sums in those units.
+SELECT_FILL_RECORDS: Final = (
+    f"SELECT {RECORD_COLUMNS} FROM fills WHERE (:market IS NULL OR market = :market)"  # noqa: S608
+    " AND (:since IS NULL OR ts_ns >= :since) ORDER BY ts_ns DESC, id DESC LIMIT :limit"
+)
+SELECT_AMOUNTS: Final = (
+    "SELECT TOTAL(side * qty), TOTAL(-side * price * qty), TOTAL(qty) FROM fills WHERE market = ?"
 )
 SELECT_TOTALS: Final = (
     "SELECT COALESCE(SUM(side * qty_lots), 0), COALESCE(SUM(-side * price_ticks * qty_lots), 0),"
@@ -270,4 +305,26 @@ def fill_of_row(row: tuple[Any, ...]) -> OwnFill:
     ts, cid, side, price, qty, liquidity, fee, trade_id, fee_base, fee_other, other_asset = row
     return OwnFill(
         ts, cid, Side(side), price, qty, Liquidity(liquidity), fee, trade_id, fee_base, fee_other, other_asset
+    )
+
+
+def record_of_row(row: tuple[Any, ...]) -> FillRecord:
+    """A row of ``RECORD_COLUMNS``."""
+    rid, market, ts, cid, side, price, qty, ticks, lots, liquidity, fee, fee_base, other, asset, tid = row
+    return FillRecord(
+        rid,
+        market,
+        ts,
+        cid,
+        Side(side),
+        price,
+        qty,
+        ticks,
+        lots,
+        Liquidity(liquidity),
+        fee,
+        fee_base,
+        other,
+        asset,
+        tid,
     )

@@ -19,6 +19,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, SecretStr, ValidationError
 
 from mm_bot.config.base import ENV_PREFIX, ROOT, Loc, yaml_path
+from mm_bot.config.defaults import apply_defaults
 from mm_bot.config.models import AppConfig, LiveConfig
 from mm_bot.config.yaml_reader import Refused, read_value, read_yaml
 from mm_bot.errors import ConfigError
@@ -78,7 +79,8 @@ def live_credentials(live: LiveConfig, environ: Mapping[str, str] | None = None)
 
 
 def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> AppConfig:
-    """Read, override from ``environ`` (default os.environ), validate. Raises only ConfigError."""
+    """Read, override from ``environ`` (default os.environ), fill in the defaults (``defaults``),
+    validate. Raises only ConfigError."""
     path = Path(path)
     raw, lines = read_yaml(path)
     problems: list[tuple[str, str]] = []
@@ -90,6 +92,7 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> A
             (ROOT, f"the top level must be a mapping of sections (markets, paper, ...), got {kind}")
         )
         raise ConfigError(problems, f"config {path}")
+    apply_defaults(raw)
     try:
         cfg = AppConfig.model_validate(raw)
     except ValidationError as exc:

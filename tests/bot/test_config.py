@@ -211,12 +211,20 @@ def test_wrong_type_names_path_value_and_line(tmp_path: Path) -> None:
 
 
 def test_missing_required_field(tmp_path: Path, default_data: dict[str, Any]) -> None:
-    """A missing required key is named by its full path."""
+    """A missing required key (a market's order size and position limit) is named by its full path."""
+    del market(default_data)["order_size_base"]
+    del market(default_data)["risk"]["max_position_base"]
+    problems = problems_of(write(tmp_path, default_data))
+    assert problems["markets[0].order_size_base"].startswith("required key missing")
+    assert problems["markets[0].risk.max_position_base"].startswith("required key missing")
+
+
+def test_a_missing_optional_key_takes_its_default(tmp_path: Path, default_data: dict[str, Any]) -> None:
     del market(default_data)["lockouts"]["after_fill_ms"]
     del default_data["paper"]["fees"]
-    problems = problems_of(write(tmp_path, default_data))
-    assert problems["markets[0].lockouts.after_fill_ms"].startswith("required key missing")
-    assert problems["paper.fees"].startswith("required key missing")
+    cfg = load_config(write(tmp_path, default_data))
+    assert cfg.markets[0].lockouts.after_fill_ms == 250
+    assert (cfg.paper.fees.maker_bps, cfg.paper.fees.taker_bps) == (-0.5, 4.0)
 
 
 def test_bad_literal_and_ranges(tmp_path: Path, default_data: dict[str, Any]) -> None:
@@ -252,7 +260,7 @@ def test_cross_field_errors_name_the_field(tmp_path: Path, default_data: dict[st
     m["quoting"]["min_spread_bps"] = 30.0  # > max_spread_bps 20
     m["quoting"]["tolerance_bps"] = 20.0  # >= min_spread / 2
     m["volatility"]["floor"] = 100.0  # > cap 50
-    m["intensity"]["a_per_s"] = 50.0  # prior above a_max 10
+    m["intensity"].update(a_per_s=50.0, a_max=10.0)  # prior above a_max
     m["risk"]["hard_position_base"] = 0.005  # <= max_position_base
     m["verify"]["mid_min"] = 300000.0  # >= mid_max
     problems = problems_of(write(tmp_path, default_data))
@@ -277,17 +285,25 @@ def test_order_size_rules(tmp_path: Path, default_data: dict[str, Any]) -> None:
 
 
 def test_conditional_requirements(tmp_path: Path, default_data: dict[str, Any]) -> None:
-    """Fields a chosen mode needs are required; the daily window must not be empty."""
+    """Fields a chosen mode needs and that have no default are required; the daily window must not
+    be empty. Those with a default (a fixed strategy's half-spread, the fit's trade count) get it."""
     m = market(default_data)
     m["strategy"] = {"kind": "fixed"}
     m["horizon"] = {"kind": "daily", "daily_start_utc": "08:00", "daily_end_utc": "08:00"}
     m["intensity"]["source"] = "estimated"
     del m["intensity"]["min_trades"]
     problems = problems_of(write(tmp_path, default_data))
-    assert problems["markets[0].strategy.fixed_half_spread_bps"].startswith("required when kind is 'fixed'")
     assert problems["markets[0].horizon.at_end"].startswith("required when kind is 'daily'")
     assert "must differ from daily_start_utc" in problems["markets[0].horizon.daily_end_utc"]
-    assert problems["markets[0].intensity.min_trades"].startswith("required when source is 'estimated'")
+    assert not any(
+        p.startswith("markets[0].strategy") or p.startswith("markets[0].intensity") for p in problems
+    )
+    m["horizon"] = {"kind": "session", "at_end": "flatten"}
+    problems = problems_of(write(tmp_path, default_data))
+    assert problems["markets[0].horizon.session_length_s"].startswith("required when kind is 'session'")
+    m["horizon"]["session_length_s"] = 60.0
+    cfg = load_config(write(tmp_path, default_data), {})
+    assert (cfg.markets[0].strategy.fixed_half_spread_bps, cfg.markets[0].intensity.min_trades) == (1.0, 30)
 
 
 def test_unquoted_time_is_read_as_text(tmp_path: Path) -> None:
@@ -303,14 +319,15 @@ def test_unquoted_time_is_read_as_text(tmp_path: Path) -> None:
 
 
 def test_top_level_cross_checks(tmp_path: Path, default_data: dict[str, Any]) -> None:
-    """Duplicate symbols, missing balances and synthetic markets are reported where they belong."""
+    """Duplicate symbols and missing balances are reported where they belong; a market with no
+    synthetic market of its own gets the default one."""
     eth = copy.deepcopy(market(default_data))
     eth["symbol"] = "ETH/USDT"
     default_data["markets"] += [copy.deepcopy(market(default_data)), eth]
     problems = problems_of(write(tmp_path, default_data))
     assert problems["markets[1].symbol"].startswith("duplicate symbol 'BTC/USDT' (also markets[0])")
     assert problems["paper.balances"].startswith("no starting balance for ETH")
-    assert problems["paper.synthetic.markets"].startswith("no synthetic market for ETH/USDT")
+    assert not any(p.startswith("paper.synthetic") for p in problems)
 
 
 def test_exchange_market_data_needs_an_exchange(tmp_path: Path, default_data: dict[str, Any]) -> None:
@@ -327,14 +344,14 @@ def test_many_problems_reported_at_once(tmp_path: Path, default_data: dict[str, 
     market(default_data)["lockouts"]["after_fill_ms"] = "soon"
     market(default_data)["quoting"]["max_spread_bps"] = 0.5
     default_data["logging"]["colour"] = True
-    del default_data["paper"]["latency"]
+    default_data["paper"]["latency"]["order_ms"] = -1
     default_data["live"]["secret"] = "s3cr3t"
     problems = problems_of(write(tmp_path, default_data))
     assert {
         "markets[0].lockouts.after_fill_ms",
         "markets[0].quoting.min_spread_bps",
         "logging.colour",
-        "paper.latency",
+        "paper.latency.order_ms",
         "live.secret",
     } <= set(problems)
     with pytest.raises(ConfigError) as info:
