@@ -218,17 +218,18 @@ class MarketRunner:
     # -------------------------------------------------------------------------------- shutdown
     async def _shutdown(self, pump: asyncio.Task[None]) -> int | None:
         """Cancel every own order and chase the cancels until the venue confirms them or the time is
-        up; then stop what is still on the way, send a cancel-all backstop if the venue still lists
-        orders of ours, and record what is left in the queue; return what the venue still lists."""
+        up, then reconcile once more (fills the streams lost meanwhile); then stop what is still on
+        the way, send a cancel-all backstop if the venue still lists orders of ours, and record what
+        is left in the queue; return what the venue still lists."""
         core = self.core
         core.halt(core.halted or Reason.SHUTDOWN)
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(self.settings.shutdown_timeout_s):
                 commands = core.cancel_all(self._clock())
                 self._execute(commands, None, self._recorder.record(Tick(self._clock()), commands))
-                while core.table.live_orders() or self._requests:
-                    _, event = await self._next_event(pump)
-                    self._step(event, None)
+                await self._settle(pump)
+                self._execute(core.reconcile_now(self._clock()), None, journaled=True)
+                await self._settle(pump)
         for task in list(self._requests):  # time is up: what is still on the way is abandoned
             task.cancel()
         await asyncio.gather(*self._requests, return_exceptions=True)
@@ -243,6 +244,12 @@ class MarketRunner:
             "market_stopped", market=core.instrument.symbol, open_orders=still_open
         )
         return still_open
+
+    async def _settle(self, pump: asyncio.Task[None]) -> None:
+        """Handle events until no order of ours is live and no request is on the way."""
+        while self.core.table.live_orders() or self._requests:
+            _, event = await self._next_event(pump)
+            self._step(event, None)
 
     def latency_summary_us(self) -> dict[str, Any]:
         """p50/p99/max in microseconds from an event's receipt to the first venue call it caused."""
