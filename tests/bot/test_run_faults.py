@@ -222,10 +222,12 @@ def test_signals_during_the_shutdown_do_not_interrupt_it(tmp_path: Path, sig: si
     proc = start_bot(journal, "--summary-json", str(summary_path), env=env)
     try:
         wait_for_fills(journal, 1)
+        # Close together: a quiet moment can leave nothing to cancel and the cleanup done within
+        # 50 ms; the later signals must still find the bot stopping (each is handled in order).
         proc.send_signal(sig)
-        time.sleep(0.05)
+        time.sleep(0.005)
         proc.send_signal(sig)
-        time.sleep(0.05)
+        time.sleep(0.005)
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=60)
     finally:
