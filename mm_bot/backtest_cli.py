@@ -22,11 +22,11 @@ from typing import TYPE_CHECKING, Any
 from mm_bot.config_cli import CONFIG_HELP
 
 if TYPE_CHECKING:
-    from mm_bot.backtest.replay import BacktestResult
+    from mm_bot.backtest.replay import BacktestResult, Latency
     from mm_bot.config import AppConfig
     from sim.data import Recording
 
-__all__ = ["add_backtest_parser", "run_backtest_command"]
+__all__ = ["add_backtest_parser", "latency_for", "run_backtest_command", "run_summary"]
 
 EXIT_OK, EXIT_PROOF, EXIT_USAGE = 0, 1, 2
 KINDS = ("as", "glft", "fixed")
@@ -127,27 +127,40 @@ def _proved(cfg: AppConfig, name: str) -> bool:
 def _run(
     recording: Recording, cfg: AppConfig, args: argparse.Namespace, progress: Callable[[float], None]
 ) -> BacktestResult:
-    from mm_bot.backtest.replay import Latency, run_backtest
+    from mm_bot.backtest.replay import run_backtest
 
-    latency = Latency.from_config(cfg)
-    if args.latency_ms is not None:
-        ns = round(args.latency_ms * 1e6)
-        latency = Latency(entry=ns, response=ns)
+    latency = latency_for(cfg, args.latency_ms)
     return run_backtest(
         recording, cfg, market=args.market, queue=args.queue, latency=latency, progress=progress
     )
 
 
-def _summary(recording: Recording, runs: dict[str, BacktestResult]) -> dict[str, Any]:
-    """The configured run's contract summary, plus its metrics, the data's A/k fit and, with
-    ``--compare``, each kind's metrics."""
+def latency_for(cfg: AppConfig, latency_ms: float | None) -> Latency:
+    """Order entry and response latency: ``--latency-ms`` if given, else ``paper.latency``."""
+    from mm_bot.backtest.replay import Latency
+
+    if latency_ms is None:
+        return Latency.from_config(cfg)
+    ns = round(latency_ms * 1e6)
+    return Latency(entry=ns, response=ns)
+
+
+def run_summary(recording: Recording, result: BacktestResult) -> dict[str, Any]:
+    """One run's ``--summary-json``: the run contract's summary, its metrics and the data's A/k fit."""
     from mm_bot.backtest.calibration import recorded_intensity
     from mm_bot.backtest.metrics import run_metrics
 
-    main = runs["configured"]
-    summary = dict(main.summary)
-    summary["metrics"] = run_metrics(main.trace)
-    summary["intensity_fit"] = recorded_intensity(recording, main.trace)
+    summary = dict(result.summary)
+    summary["metrics"] = run_metrics(result.trace)
+    summary["intensity_fit"] = recorded_intensity(recording, result.trace)
+    return summary
+
+
+def _summary(recording: Recording, runs: dict[str, BacktestResult]) -> dict[str, Any]:
+    """The configured run's summary (``run_summary``) and, with ``--compare``, each kind's metrics."""
+    from mm_bot.backtest.metrics import run_metrics
+
+    summary = run_summary(recording, runs["configured"])
     compared = {name: run_metrics(r.trace) for name, r in runs.items() if name != "configured"}
     if compared:
         summary["compare"] = compared

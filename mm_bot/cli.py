@@ -20,6 +20,7 @@ from mm_bot.data_cli import add_data_parser, run_data
 from mm_bot.errors import EXIT_CONFIG, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, ConfigError
 from mm_bot.journal_cli import add_status_parser, add_trades_parser, run_status, run_trades, start_fresh
 from mm_bot.record_cli import add_record_parser, run_record
+from mm_bot.sweep_cli import add_sweep_parser, run_sweep_command
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -116,6 +117,7 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     add_data_parser(sub)
     add_backtest_parser(sub)
+    add_sweep_parser(sub)
     add_record_parser(sub)
     add_status_parser(sub)
     add_trades_parser(sub)
@@ -295,6 +297,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_data(args)
         if args.command == "backtest":
             return run_backtest_command(args)
+        if args.command == "sweep":
+            return run_sweep_command(args)
         if args.command == "record":
             return run_record(args)
         if args.command == "status":

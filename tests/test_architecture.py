@@ -50,6 +50,7 @@ PURE_GLOBS = [
     "mm_bot/backtest/driver.py",  # the backtest's virtual-time loop
     "mm_bot/backtest/recorder.py",
     "mm_bot/backtest/trace.py",
+    "mm_bot/sweep/grid.py",  # a sweep's points
 ]
 
 

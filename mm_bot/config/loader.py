@@ -11,7 +11,7 @@ import re
 import tempfile
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -78,13 +78,25 @@ def live_credentials(live: LiveConfig, environ: Mapping[str, str] | None = None)
 # --- loading ------------------------------------------------------------------------------------
 
 
-def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> AppConfig:
-    """Read, override from ``environ`` (default os.environ), fill in the defaults (``defaults``),
-    validate. Raises only ConfigError."""
+def load_config(
+    path: str | Path,
+    environ: Mapping[str, str] | None = None,
+    *,
+    sets: Sequence[tuple[str, str]] = (),
+    sets_origin: str = "the caller",
+) -> AppConfig:
+    """Read, override from ``environ`` (default os.environ), then set ``sets`` (dotted path such as
+    ``markets.0.strategy.gamma``, value text parsed as the file would be; a problem with one says
+    "set by ``sets_origin``"), fill in the defaults (``defaults``), validate. Raises only ConfigError."""
     path = Path(path)
     raw, lines = read_yaml(path)
     problems: list[tuple[str, str]] = []
     overrides = _apply_env_overrides(raw, os.environ if environ is None else environ, problems)
+    for dotted, text in sets:
+        origin = f"{sets_origin} {dotted}"
+        loc = _set_at(raw, dotted.split("."), text, origin, problems)
+        if loc is not None:
+            overrides[loc] = origin
     problems += _find_secrets(raw, ())
     if not isinstance(raw, dict):
         kind = "an empty document" if raw is None else type(raw).__name__
@@ -180,34 +192,45 @@ def _find_secrets(data: Any, loc: Loc) -> list[tuple[str, str]]:
 def _apply_env_overrides(
     data: Any, environ: Mapping[str, str], problems: list[tuple[str, str]]
 ) -> dict[Loc, str]:
-    """Apply ``MM_BOT__a__b=value`` in place; return {overridden loc: variable name}."""
+    """Apply ``MM_BOT__a__b=value`` in place; return {overridden loc: where its value came from}."""
     done: dict[Loc, str] = {}
     for name in sorted(n for n in environ if n.startswith(ENV_PREFIX)):
-        parts = name[len(ENV_PREFIX) :].split("__")
-        node: Any = data
-        loc: Loc = ()
-        for i, seg in enumerate(parts):
-            key: str | int
-            if isinstance(node, list) and seg.isdigit() and int(seg) < len(node):
-                key = int(seg)
-            elif isinstance(node, dict) and seg:
-                key = next((k for k in node if str(k).lower() == seg.lower()), seg)
-            else:
-                problems.append((yaml_path(loc), f"environment variable {name}: cannot set {seg!r} here"))
-                break
-            loc = (*loc, key)
-            if i == len(parts) - 1:
-                try:
-                    node[key] = read_value(environ[name])
-                except Refused as exc:
-                    problems.append((yaml_path(loc), f"environment variable {name}: {exc}"))
-                    break
-                done[loc] = name
-            else:
-                if isinstance(node, dict) and key not in node:
-                    node[key] = {}
-                node = node[key]
+        origin = f"environment variable {name}"
+        loc = _set_at(data, name[len(ENV_PREFIX) :].split("__"), environ[name], origin, problems)
+        if loc is not None:
+            done[loc] = origin
     return done
+
+
+def _set_at(
+    data: Any, parts: Sequence[str], text: str, origin: str, problems: list[tuple[str, str]]
+) -> Loc | None:
+    """Set the value ``text`` (read as YAML) at the path ``parts`` of ``data`` in place (a list index
+    must exist; missing mappings are created; keys match case-insensitively); the loc set, or None
+    after adding the problem."""
+    node: Any = data
+    loc: Loc = ()
+    for i, seg in enumerate(parts):
+        key: str | int
+        if isinstance(node, list) and seg.isdigit() and int(seg) < len(node):
+            key = int(seg)
+        elif isinstance(node, dict) and seg:
+            key = next((k for k in node if str(k).lower() == seg.lower()), seg)
+        else:
+            problems.append((yaml_path(loc), f"{origin}: cannot set {seg!r} here"))
+            return None
+        loc = (*loc, key)
+        if i == len(parts) - 1:
+            try:
+                node[key] = read_value(text)
+            except Refused as exc:
+                problems.append((yaml_path(loc), f"{origin}: {exc}"))
+                return None
+            return loc
+        if isinstance(node, dict) and key not in node:
+            node[key] = {}
+        node = node[key]
+    return None
 
 
 def _render(exc: ValidationError, lines: dict[Loc, int], overrides: dict[Loc, str]) -> list[tuple[str, str]]:
@@ -261,7 +284,7 @@ def _entropy_bits_per_char(text: str) -> float:
 def _origin(loc: Loc, lines: dict[Loc, int], overrides: dict[Loc, str]) -> str:
     for n in range(len(loc), -1, -1):
         if loc[:n] in overrides:
-            return f" (set by environment variable {overrides[loc[:n]]})"
+            return f" (set by {overrides[loc[:n]]})"
         if loc[:n] in lines:
             return f" (line {lines[loc[:n]]})"
     return ""
