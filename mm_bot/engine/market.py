@@ -178,16 +178,14 @@ class MarketCore:
         return min(due) if due else None
 
     # ------------------------------------------------------------------------------ events
-    def start(self, now_ns: int) -> list[Command]:
-        """The commands to send before the first event: the first reconciliation (nothing is quoted
-        until it has been answered)."""
-        return self.reconcile_now(now_ns)
-
     def reconcile_now(self, now_ns: int) -> list[Command]:
-        """A reconciliation now, unless one is out: at start, and at shutdown once the last orders
-        are gone (a fill the streams lost on an order we then cancelled is found only so)."""
+        """A reconciliation now, unless one is out: before the first event (``start``: nothing is
+        quoted until it is answered), and at shutdown once the last orders are gone (a fill the
+        streams lost on an order we then cancelled is found only so)."""
         request = self.reconciler.request(now_ns, self._fills_since, now=True)
         return [request] if request is not None else []
+
+    start = reconcile_now
 
     def _fills_since(self) -> int:
         """Fills that a reconciliation must fetch: since the last one we know of, or since the oldest live
