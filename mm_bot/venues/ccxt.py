@@ -54,7 +54,7 @@ from mm_bot.venues import ccxt_translate as tr
 from mm_bot.venues.ccxt_errors import VenueMismatch, retry_after_s, venue_error
 from mm_bot.venues.ccxt_fills import FillHistory
 from mm_bot.venues.ccxt_streams import ended_user_clients, wedged_clients
-from mm_bot.venues.network import BadVenueData, Recent, StreamHealth, retried
+from mm_bot.venues.network import BadVenueData, Recent, StreamHealth, cancel_ours, retried
 
 log = structlog.get_logger("mm_bot.venues.ccxt")
 
@@ -188,13 +188,7 @@ class CcxtVenue:
 
     async def cancel_all(self) -> None:
         """Cancel every open order of ours (by tag) on this market; others' orders are left alone."""
-        ours = [
-            o.client_order_id for o in await self.open_orders() if o.client_order_id.startswith(self._tag)
-        ]
-        results = await asyncio.gather(*(self.cancel(cid) for cid in ours), return_exceptions=True)
-        failed = [r for r in results if isinstance(r, BaseException) and not isinstance(r, UnknownOrder)]
-        if failed:
-            raise TransientVenueError(f"cancel_all: {len(failed)} of {len(ours)} cancels failed: {failed[0]}")
+        await cancel_ours(await self.open_orders(), self._tag, self.cancel)
 
     # ------------------------------------------------------------------------------ reconciliation
     async def open_orders(self) -> list[OpenOrder]:

@@ -61,7 +61,7 @@ from mm_bot.model import (
 )
 from mm_bot.venues import grpc_translate as tr
 from mm_bot.venues.grpc_stream import LocalBook, Sequence, StreamBroken
-from mm_bot.venues.network import BadVenueData, Recent, StreamHealth, retried
+from mm_bot.venues.network import BadVenueData, Recent, StreamHealth, cancel_ours, retried
 from sim.servers.grpc.proto import venue_pb2 as pb
 from sim.servers.grpc.proto import venue_pb2_grpc
 
@@ -245,13 +245,7 @@ class GrpcVenue:
 
     async def cancel_all(self) -> None:
         """Cancel every open order of ours (by tag) on this market; others' orders are left alone."""
-        ours = [
-            o.client_order_id for o in await self.open_orders() if o.client_order_id.startswith(self._tag)
-        ]
-        results = await asyncio.gather(*(self.cancel(cid) for cid in ours), return_exceptions=True)
-        failed = [r for r in results if isinstance(r, BaseException) and not isinstance(r, UnknownOrder)]
-        if failed:
-            raise TransientVenueError(f"cancel_all: {len(failed)} of {len(ours)} cancels failed: {failed[0]}")
+        await cancel_ours(await self.open_orders(), self._tag, self.cancel)
 
     # ------------------------------------------------------------------------------ reconciliation
     async def open_orders(self) -> list[OpenOrder]:

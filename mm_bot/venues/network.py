@@ -3,7 +3,8 @@
 ``StreamHealth`` says when to announce ``Disconnected`` (the first stream to fail after all were up)
 and ``Connected`` (the last one back). ``Recent`` remembers the last keys seen (client ids acked or
 ended, trade ids filled), so each piece of news from a reply and from a stream is passed on once.
-``retried`` makes a start-up call again after transient failures. ``BadVenueData``: the venue sent
+``retried`` makes a start-up call again after transient failures; ``cancel_ours`` is ``cancel_all``
+by our tag. ``BadVenueData``: the venue sent
 something we must not trade on (the adapters' translators raise it; the data is dropped and counted).
 """
 
@@ -14,9 +15,10 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from mm_bot.errors import RateLimited, TransientVenueError
+from mm_bot.errors import RateLimited, TransientVenueError, UnknownOrder
+from mm_bot.model import OpenOrder
 
-__all__ = ["BadVenueData", "Recent", "StreamHealth", "retried"]
+__all__ = ["BadVenueData", "Recent", "StreamHealth", "cancel_ours", "retried"]
 
 
 class BadVenueData(ValueError):
@@ -82,3 +84,16 @@ async def retried(
             on_retry(exc, wait_s)
             await asyncio.sleep(wait_s)
             delay_s = min(delay_s * 2, 5.0)
+
+
+async def cancel_ours(
+    open_orders: list[OpenOrder], tag: str, cancel: Callable[[str], Awaitable[None]]
+) -> None:
+    """Cancel the open orders whose client id starts with ``tag``, all at once; others' orders are
+    left alone. One that is already gone (``UnknownOrder``) is fine; any other failure is raised as
+    ``TransientVenueError`` once every cancel has been tried."""
+    ours = [o.client_order_id for o in open_orders if o.client_order_id.startswith(tag)]
+    results = await asyncio.gather(*(cancel(cid) for cid in ours), return_exceptions=True)
+    failed = [r for r in results if isinstance(r, BaseException) and not isinstance(r, UnknownOrder)]
+    if failed:
+        raise TransientVenueError(f"cancel_all: {len(failed)} of {len(ours)} cancels failed: {failed[0]}")
