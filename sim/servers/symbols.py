@@ -9,10 +9,13 @@ background book. ``s0`` is 60000 for BTC, 3000 for ETH and 100 for any other bas
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Final
 
+from sim.events import ExchangeConfig, FeeAsset, Instrument
+from sim.exchange import SimExchange
 from sim.flow import FlowParams, MarketParams
 
 __all__ = ["SymbolSpec", "default_market", "default_spec"]
@@ -89,3 +92,51 @@ def default_market(spec: SymbolSpec) -> MarketParams:
     )
     s0 = _S0.get(spec.base, _DEFAULT_S0)
     return MarketParams(process="gbm", s0=s0, sigma_per_sqrt_s=5.3 / 60_000.0, step_ns=100_000_000, flow=flow)
+
+
+SNAPSHOT_INTERVAL_NS: Final = 100_000_000
+SNAPSHOT_LEVELS: Final = 100  # levels per side of the published book
+
+
+def symbol_exchange(
+    spec: SymbolSpec,
+    market: MarketParams | None,
+    starting_balances: Mapping[str, float],
+    accounts: Sequence[str],
+    *,
+    seed: int,
+    now_ns: int,
+    maker_fee_bps: float,
+    taker_fee_bps: float,
+    fee_asset: FeeAsset,
+) -> SimExchange:
+    """One symbol's exchange behind an emulator: zero order and market-data latency (a command's
+    outcome is known when it is submitted), a book snapshot every 100 ms, and each account holding
+    its own copy of the starting balances of the symbol's two assets."""
+    config = ExchangeConfig(
+        instrument=Instrument(spec.base, spec.quote, float(spec.tick), float(spec.lot)),
+        order_latency_ns=0,
+        md_latency_ns=0,
+        snapshot_interval_ns=SNAPSHOT_INTERVAL_NS,
+        snapshot_levels=SNAPSHOT_LEVELS,
+        maker_fee_bps=maker_fee_bps,
+        taker_fee_bps=taker_fee_bps,
+        fee_asset=fee_asset,
+    )
+    own = {a: v for a, v in starting_balances.items() if a in (spec.base, spec.quote)}
+    balances = {name: dict(own) for name in accounts}
+    return SimExchange(config, market, seed=seed, accounts=balances, start_ns=now_ns)
+
+
+def account_balances(
+    exchanges: Iterable[SimExchange], account: str, starting: Mapping[str, float], assets: Sequence[str]
+) -> dict[str, tuple[float, float]]:
+    """Asset -> (free, locked) of one account across symbols: its starting balance plus the change in
+    every exchange that holds the asset; locked is the sum of what each exchange locks."""
+    total = {a: starting.get(a, 0.0) for a in assets}
+    locked = dict.fromkeys(assets, 0.0)
+    for exchange in exchanges:
+        for asset, bal in exchange.account(account).items():
+            total[asset] += bal.total - starting.get(asset, 0.0)
+            locked[asset] += bal.locked
+    return {a: (total[a] - locked[a], locked[a]) for a in assets}

@@ -29,9 +29,7 @@ from sim.events import (
     CancelAll,
     CancelOrder,
     Event,
-    ExchangeConfig,
     FeeAsset,
-    Instrument,
     OrderAccepted,
     OrderCancelled,
     OrderRejected,
@@ -41,7 +39,6 @@ from sim.events import (
     RejectReason,
     Side,
 )
-from sim.exchange import SimExchange
 from sim.flow import MarketParams
 from sim.servers.binance import errors, wire
 from sim.servers.binance.errors import BinanceError
@@ -49,15 +46,13 @@ from sim.servers.binance.market import SymbolMarket
 from sim.servers.binance.orders import AccountOrders, BnOrder, Fill
 from sim.servers.binance.params import PlaceRequest, qty_lots_of
 from sim.servers.binance.wire import Json
-from sim.servers.symbols import SymbolSpec
+from sim.servers.symbols import SymbolSpec, account_balances, symbol_exchange
 
 __all__ = ["Venue"]
 
 MarketSink = Callable[[str, Json], None]  # (stream name, message)
 UserSink = Callable[[str, Json], None]  # (account, event)
 
-SNAPSHOT_INTERVAL_NS: Final = 100_000_000
-SNAPSHOT_LEVELS: Final = 100
 _REJECTS: Final[Mapping[RejectReason, Callable[[], BinanceError]]] = {
     "post_only_would_cross": errors.would_take,
     "duplicate_client_order_id": errors.duplicate_order,
@@ -91,21 +86,10 @@ class Venue:
         now = clock_ns()
         self._markets: dict[str, SymbolMarket] = {}
         for index, spec in enumerate(specs):
-            config = ExchangeConfig(
-                instrument=Instrument(spec.base, spec.quote, float(spec.tick), float(spec.lot)),
-                order_latency_ns=0,
-                md_latency_ns=0,
-                snapshot_interval_ns=SNAPSHOT_INTERVAL_NS,
-                snapshot_levels=SNAPSHOT_LEVELS,
-                maker_fee_bps=maker_fee_bps,
-                taker_fee_bps=taker_fee_bps,
-                fee_asset=fee_asset,
-            )
-            own = {a: v for a, v in starting_balances.items() if a in (spec.base, spec.quote)}
-            balances = {name: own for name in accounts}
-            exchange = SimExchange(
-                config, markets[spec.symbol], seed=seed + index, accounts=balances, start_ns=now
-            )
+            exchange = symbol_exchange(
+                spec, markets[spec.symbol], starting_balances, accounts, seed=seed + index, now_ns=now,
+                maker_fee_bps=maker_fee_bps, taker_fee_bps=taker_fee_bps, fee_asset=fee_asset,
+            )  # fmt: skip
             self._markets[spec.id] = SymbolMarket(spec, exchange, index, len(specs))
         self.specs = {sid: m.spec for sid, m in self._markets.items()}  # by Binance symbol id
         self._pending: dict[tuple[str, str, str], BnOrder] = {}  # placed, not yet accepted
@@ -143,13 +127,8 @@ class Venue:
 
     def balances(self, account: str) -> dict[str, tuple[float, float]]:
         """Asset -> (free, locked); see the module docstring for how symbols share an asset."""
-        total = {a: self.starting_balances.get(a, 0.0) for a in self.assets}
-        locked = dict.fromkeys(self.assets, 0.0)
-        for market in self._markets.values():
-            for asset, bal in market.exchange.account(account).items():
-                total[asset] += bal.total - self.starting_balances.get(asset, 0.0)
-                locked[asset] += bal.locked
-        return {a: (total[a] - locked[a], locked[a]) for a in self.assets}
+        exchanges = (m.exchange for m in self._markets.values())
+        return account_balances(exchanges, account, self.starting_balances, self.assets)
 
     # ---------------------------------------------------------------------------------------- commands
     def place(self, account: str, req: PlaceRequest) -> BnOrder:

@@ -36,9 +36,7 @@ from sim.events import (
     CancelAll,
     CancelOrder,
     Event,
-    ExchangeConfig,
     FeeAsset,
-    Instrument,
     Level,
     OrderAccepted,
     OrderCancelled,
@@ -53,12 +51,10 @@ from sim.exchange import SimExchange
 from sim.flow import MarketParams
 from sim.servers.grpc.orders import AccountOrders, GwFill, GwOrder, Rejection
 from sim.servers.grpc.proto import venue_pb2 as pb
-from sim.servers.symbols import SymbolSpec
+from sim.servers.symbols import SNAPSHOT_LEVELS, SymbolSpec, account_balances, symbol_exchange
 
 __all__ = ["SNAPSHOT_LEVELS", "GatewayCore", "MarketEvent", "PublishedBook", "UnknownSymbol"]
 
-SNAPSHOT_INTERVAL_NS: Final = 100_000_000
-SNAPSHOT_LEVELS: Final = 100  # levels per side of the published book: the deepest a subscription gets
 _CLIENT_ID: Final = re.compile(r"[A-Za-z0-9._:-]{1,36}")
 
 
@@ -115,20 +111,9 @@ class GatewayCore:
         now = clock_ns()
         self._markets: dict[str, _Market] = {}
         for index, spec in enumerate(specs):
-            config = ExchangeConfig(
-                instrument=Instrument(spec.base, spec.quote, float(spec.tick), float(spec.lot)),
-                order_latency_ns=0,
-                md_latency_ns=0,
-                snapshot_interval_ns=SNAPSHOT_INTERVAL_NS,
-                snapshot_levels=SNAPSHOT_LEVELS,
-                maker_fee_bps=maker_fee_bps,
-                taker_fee_bps=taker_fee_bps,
-                fee_asset=fee_asset,
-            )
-            own = {a: v for a, v in starting_balances.items() if a in (spec.base, spec.quote)}
-            exchange = SimExchange(
-                config, markets[spec.symbol], seed=seed + index, accounts=dict.fromkeys(accounts, own),
-                start_ns=now,
+            exchange = symbol_exchange(
+                spec, markets[spec.symbol], starting_balances, accounts, seed=seed + index, now_ns=now,
+                maker_fee_bps=maker_fee_bps, taker_fee_bps=taker_fee_bps, fee_asset=fee_asset,
             )  # fmt: skip
             self._markets[spec.symbol] = _Market(spec, exchange, index, now)
         self._rejected: dict[tuple[str, str], str] = {}  # (account, client id) -> reason, during a Place
@@ -177,13 +162,8 @@ class GatewayCore:
 
     def balances(self, account: str) -> dict[str, tuple[float, float]]:
         """Asset -> (free, locked); see the module docstring for how symbols share an asset."""
-        total = {a: self.starting_balances.get(a, 0.0) for a in self.assets}
-        locked = dict.fromkeys(self.assets, 0.0)
-        for market in self._markets.values():
-            for asset, bal in market.exchange.account(account).items():
-                total[asset] += bal.total - self.starting_balances.get(asset, 0.0)
-                locked[asset] += bal.locked
-        return {a: (total[a] - locked[a], locked[a]) for a in self.assets}
+        exchanges = (m.exchange for m in self._markets.values())
+        return account_balances(exchanges, account, self.starting_balances, self.assets)
 
     def account_reply(self, account: str) -> pb.AccountReply:
         balances = {
