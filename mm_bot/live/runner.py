@@ -218,7 +218,7 @@ class MarketRunner:
     # -------------------------------------------------------------------------------- shutdown
     async def _shutdown(self, pump: asyncio.Task[None]) -> int | None:
         """Cancel every own order and chase the cancels until the venue confirms them or the time is
-        up, then reconcile once more (fills the streams lost meanwhile); then stop what is still on
+        up, then reconcile once more until the venue answers (fills the streams lost meanwhile); then stop what is still on
         the way, send a cancel-all backstop if the venue still lists orders of ours, and record what
         is left in the queue; return what the venue still lists."""
         core = self.core
@@ -228,8 +228,7 @@ class MarketRunner:
                 commands = core.cancel_all(self._clock())
                 self._execute(commands, None, self._recorder.record(Tick(self._clock()), commands))
                 await self._settle(pump)
-                self._execute(core.reconcile_now(self._clock()), None, journaled=True)
-                await self._settle(pump)
+                await self._reconcile_until_answered(pump)
         for task in list(self._requests):  # time is up: what is still on the way is abandoned
             task.cancel()
         await asyncio.gather(*self._requests, return_exceptions=True)
@@ -244,6 +243,18 @@ class MarketRunner:
             "market_stopped", market=core.instrument.symbol, open_orders=still_open
         )
         return still_open
+
+    async def _reconcile_until_answered(self, pump: asyncio.Task[None]) -> None:
+        """Reconcile, again after each failed attempt (the venue may be restarting), until one is
+        answered; the shutdown's time bounds it."""
+        stats = self.core.stats.venue
+        while True:
+            failed = stats["reconcile_failed"]
+            self._execute(self.core.reconcile_now(self._clock()), None, journaled=True)
+            await self._settle(pump)
+            if stats["reconcile_failed"] == failed:
+                return
+            await asyncio.sleep(self.settings.refresh_interval_s)
 
     async def _settle(self, pump: asyncio.Task[None]) -> None:
         """Handle events until no order of ours is live and no request is on the way."""

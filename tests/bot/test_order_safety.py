@@ -17,6 +17,7 @@ from mm_bot.config import load_config
 from mm_bot.engine.ids import ClientOrderIds
 from mm_bot.engine.market import MarketCore
 from mm_bot.engine.reasons import Reason
+from mm_bot.errors import TransientVenueError
 from mm_bot.live.runner import MarketRunner, RunnerSettings
 from mm_bot.model import OrderRequest, OwnFill, Side, VenueEvent
 from mm_bot.wiring import market_params
@@ -440,3 +441,35 @@ async def test_a_partial_fill_lost_on_the_stream_before_shutdown_is_fetched_befo
         await wait_for(lambda: venue.faults.lost_fills == 0)  # it partly filled, and the fill was lost
     assert venue.position_lots() == half
     assert core.ledger.position_lots == half
+
+
+class FailingHistory(FaultyVenue):
+    """``fills_since`` fails the next ``failures`` times once armed (a gateway restarting)."""
+
+    failures = 0
+
+    async def fills_since(self, since_ns: int) -> list[OwnFill]:
+        if self.failures > 0:
+            self.failures -= 1
+            raise TransientVenueError("the venue is restarting")
+        return await super().fills_since(since_ns)
+
+
+async def test_the_shutdown_reconciliation_is_tried_again_when_the_venue_fails_it() -> None:
+    """As above, and the shutdown's first reconciliation fails (the venue is restarting): it is asked
+    again within the shutdown's time, and the lost fill is still in the position."""
+    core, _ = build()
+    venue = FailingHistory(quiet_exchange(clock_ns()))
+    async with running(core, venue):
+        await wait_for(lambda: settled(core))
+        venue.faults.lost_fills = 1
+        bid = core.table.resting(Side.BUY)
+        assert bid is not None
+        half = bid.request.qty_lots // 2
+        taker = sev.PlaceOrder(
+            sev.BACKGROUND, "partial", sev.Side.SELL, bid.request.price_ticks, half, sev.OrderType.IOC
+        )
+        venue.exchange.apply_background(taker, clock_ns())
+        await wait_for(lambda: venue.faults.lost_fills == 0)
+        venue.failures = 2
+    assert core.ledger.position_lots == venue.position_lots() == half
