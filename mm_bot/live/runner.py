@@ -218,9 +218,9 @@ class MarketRunner:
     # -------------------------------------------------------------------------------- shutdown
     async def _shutdown(self, pump: asyncio.Task[None]) -> int | None:
         """Cancel every own order and chase the cancels until the venue confirms them or the time is
-        up, then reconcile once more until the venue answers (fills the streams lost meanwhile); then stop what is still on
-        the way, send a cancel-all backstop if the venue still lists orders of ours, and record what
-        is left in the queue; return what the venue still lists."""
+        up, then reconcile once more until the venue answers (fills the streams lost meanwhile);
+        then stop what is still on the way, send a cancel-all backstop if the venue still lists
+        orders of ours, and record what is left in the queue; return what the venue still lists."""
         core = self.core
         core.halt(core.halted or Reason.SHUTDOWN)
         with contextlib.suppress(TimeoutError):
