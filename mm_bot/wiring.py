@@ -148,10 +148,11 @@ def sim_exchange(
     account: str = "me",
     *,
     synthetic: bool = True,
+    seed: int | None = None,
 ) -> SimExchange:
     """The paper venue of one market: the synthetic market of ``paper.synthetic`` and our account.
     ``synthetic=False``: no background market and no snapshots of its own (a ``BookMirror`` fills
-    its book from a real venue's)."""
+    its book from a real venue's). ``seed``: instead of ``paper.synthetic.seed``."""
     paper = cfg.paper
     config = ExchangeConfig(
         instrument=SimInstrument(m.base_asset, m.quote_asset, m.tick_size, m.lot_size),
@@ -165,7 +166,8 @@ def sim_exchange(
     wanted = {m.base_asset, m.quote_asset}
     accounts = {account: {a: amount for a, amount in start_balances.items() if a in wanted}}
     market = _synthetic_market(cfg, m) if synthetic else None
-    return SimExchange(config, market, seed=paper.synthetic.seed, accounts=accounts, start_ns=start_ns)
+    seed = paper.synthetic.seed if seed is None else seed
+    return SimExchange(config, market, seed=seed, accounts=accounts, start_ns=start_ns)
 
 
 def _synthetic_market(cfg: AppConfig, m: MarketConfig) -> SimMarketParams:

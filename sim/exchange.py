@@ -160,6 +160,15 @@ class SimExchange:
         self._advance_engine(now_ns)
         return self._deliver(now_ns)
 
+    def next_events(self, limit_ns: int) -> list[Event]:
+        """Advance to the next time at or before ``limit_ns`` at which something is delivered and
+        return what is; with nothing by then, advance to ``limit_ns`` and return [] (as
+        ``sim.replay.ReplayVenue.next_events``, so one driver runs either)."""
+        while (t := self.next_event_time_ns()) is not None and t <= limit_ns:
+            if events := self.advance(t):
+                return events
+        return self.advance(max(limit_ns, self._now_ns))
+
     def apply_background(self, command: Command, now_ns: int) -> list[Event]:
         """Place or cancel BACKGROUND liquidity at the engine now (no latency, no events for it); for
         drivers such as a replay. Cancelling an order that is no longer resting does nothing; an order

@@ -35,7 +35,7 @@ from sim.data import Recording
 from sim.events import Instrument as SimInstrument
 from sim.replay import QueueModel, ReplayConfig, ReplayVenue, Tape, queue_model
 
-__all__ = ["ACCOUNT", "TAG", "BacktestResult", "Latency", "run_backtest"]
+__all__ = ["ACCOUNT", "TAG", "BacktestResult", "Latency", "check_market", "replay_venue", "run_backtest"]
 
 TAG = "bt"  # client order ids of backtests start with it
 ACCOUNT = "backtest"
@@ -103,7 +103,7 @@ def run_backtest(
     every book the core gets (20, as the CCXT venue's default). ``tape``: a ``Tape`` prepared from
     this recording with ``latency.feed`` and ``latency.base_ns`` (several runs can share one)."""
     mcfg = cfg.markets[market]
-    _check_market(recording, mcfg, market)
+    check_market(recording, mcfg, market)
     latency = latency or Latency.from_config(cfg)
     model = queue_model(queue) if isinstance(queue, str) else queue
     if tape is None:
@@ -119,19 +119,7 @@ def run_backtest(
     )
     core.restore(CoreRestore(baseline=starting))
     core.reconciler.compare_assets = frozenset(starting)
-    venue = ReplayVenue(
-        tape,
-        ReplayConfig(
-            SimInstrument(mcfg.base_asset, mcfg.quote_asset, mcfg.tick_size, mcfg.lot_size),
-            maker_fee_bps=cfg.paper.fees.maker_bps,
-            taker_fee_bps=cfg.paper.fees.taker_bps,
-            book_levels=book_levels,
-            entry_latency=latency.entry,
-            response_latency=latency.response,
-        ),
-        model,
-        accounts={ACCOUNT: starting},
-    )
+    venue = replay_venue(tape, cfg, mcfg, latency, model, book_levels, starting)
     recorder = TraceRecorder(core, sample_interval_ns)
     handled = drive(
         core,
@@ -170,7 +158,33 @@ def run_backtest(
     return BacktestResult(trace, summary, core, venue)
 
 
-def _check_market(recording: Recording, mcfg: MarketConfig, index: int) -> None:
+def replay_venue(
+    tape: Tape,
+    cfg: AppConfig,
+    mcfg: MarketConfig,
+    latency: Latency,
+    model: QueueModel,
+    book_levels: int,
+    starting: dict[str, float],
+    account: str = ACCOUNT,
+) -> ReplayVenue:
+    """The venue of a backtest of ``mcfg``: the paper section's fees, these latencies and balances."""
+    return ReplayVenue(
+        tape,
+        ReplayConfig(
+            SimInstrument(mcfg.base_asset, mcfg.quote_asset, mcfg.tick_size, mcfg.lot_size),
+            maker_fee_bps=cfg.paper.fees.maker_bps,
+            taker_fee_bps=cfg.paper.fees.taker_bps,
+            book_levels=book_levels,
+            entry_latency=latency.entry,
+            response_latency=latency.response,
+        ),
+        model,
+        accounts={account: starting},
+    )
+
+
+def check_market(recording: Recording, mcfg: MarketConfig, index: int) -> None:
     """The recording must be of the configured market: same symbol (ignoring separators), tick and lot."""
     meta = recording.meta
     problems = []

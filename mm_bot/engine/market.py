@@ -346,6 +346,8 @@ class MarketCore:
             return Reason.HORIZON_END
         if not self.quoter.intensity_a_k(now_ns)[2]:
             return Reason.WARM_UP
+        if self.quoter.needs_policy:
+            return Reason.NO_POLICY
         return None
 
     def _requote(self, now_ns: int) -> list[Command]:
@@ -435,7 +437,7 @@ class MarketCore:
         within = hard is None or abs(self.ledger.position_lots) <= hard
         if within and gate is not Reason.HORIZON_END:
             return  # the common case: nothing to unwind
-        if gate not in (None, Reason.HORIZON_END, Reason.WARM_UP):
+        if gate not in (None, Reason.HORIZON_END, Reason.WARM_UP, Reason.NO_POLICY):
             return  # never take liquidity on a book we do not trust, or while stopping
         previous = self.table.get(self._unwind_cid) if self._unwind_cid else None
         if previous is not None and not previous.state.is_terminal:

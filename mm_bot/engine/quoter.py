@@ -5,6 +5,11 @@ public trades. ``quote`` runs ``strategy.quote.compute_quote``, the pipeline the
 GLFT with a session horizon it first takes the exact depths from the finite-horizon solution.
 ``target`` turns the quote into a side's order in lots, shrunk to the room left under max position.
 
+Kind "depths" without a session horizon quotes the depths set in ``policy_depths`` from outside (the
+Gymnasium environment's action, ``mm_bot.gym``): they go through the same pipeline, so the agent's
+orders get the same clamps, tick rounding, post-only bounds and position gating as the strategies'.
+Until they are set, ``needs_policy`` holds and the core quotes nothing (``Reason.NO_POLICY``).
+
 The figures shown to people (``sigma``, ``last_a_k``) are the ones the last quote used: reading them
 never refits anything, so what a dashboard asks cannot change what the core decides.
 """
@@ -39,6 +44,10 @@ class Quoter:
         self.intensity = TradeIntensity(params.intensity, start_ns) if params.intensity is not None else None
         self.quote_params, exact = trading_quote_params(params)
         self._exact_glft = exact
+        # (bid, ask) depths from the mid in price units, for kind "depths" from outside (see above)
+        self.policy_depths: tuple[float, float] | None = None
+        # (bid, ask) fractions of the quote's size in [0, 1], from outside too (None: the whole size)
+        self.policy_size_fractions: tuple[float, float] | None = None
         self._table: GlftDepthTable | None = None
         self._table_key: tuple[object, ...] = ()
         self.sigma = params.sigma_prior  # price units per sqrt(s), as the last update left it
@@ -86,6 +95,11 @@ class Quoter:
         """A fresh fit of the online estimator, for reports (None with fixed A and k)."""
         return None if self.intensity is None else self.intensity.fit(now_ns)
 
+    @property
+    def needs_policy(self) -> bool:
+        """Kind "depths" from outside, and no depths given yet."""
+        return self.quote_params.kind == "depths" and not self._exact_glft and self.policy_depths is None
+
     def tau_s(self, now_ns: int) -> float:
         return self.horizon.tau_s(now_ns)
 
@@ -96,7 +110,7 @@ class Quoter:
         """The strategy's quote for these inputs: ``compute_quote``, the code the Z3 proofs cover. It is
         a function of these inputs (and sigma) alone; order events do not move them, so for those the
         last quote is the answer and is not computed again."""
-        key = (mid, best_bid, best_ask, position_lots, self.sigma, a, k, tau_s)
+        key = (mid, best_bid, best_ask, position_lots, self.sigma, a, k, tau_s, self.policy_depths)
         if key == self._last_key and self.last_quote is not None:
             return self.last_quote
         self._last_key = key
@@ -105,6 +119,8 @@ class Quoter:
         if self._exact_glft:
             table = self._depth_table(self.sigma, a, k, tau_s)
             bid_depth, ask_depth = table.depths_at(position_base / self.quote_params.order_size_base)
+        elif self.policy_depths is not None:
+            bid_depth, ask_depth = self.policy_depths
         inputs = QuoteInputs(
             mid=mid,
             inventory_base=position_base,
@@ -128,6 +144,9 @@ class Quoter:
             ticks, size_base, allowed = quote.bid_ticks, quote.bid_size_base, quote.bid_allowed
         else:
             ticks, size_base, allowed = quote.ask_ticks, quote.ask_size_base, quote.ask_allowed
+        if self.policy_size_fractions is not None:  # only ever shrinks the pipeline's size
+            fraction = self.policy_size_fractions[0 if side is Side.BUY else 1]
+            size_base *= min(max(fraction, 0.0), 1.0)
         room = self._max_lots - side * position_lots - others_lots
         lots = min(int(size_base / self._lot + 1e-9), room)
         if not allowed or lots < self._min_lots or ticks <= 0:

@@ -28,6 +28,7 @@ class Reason(StrEnum):
     NO_BOOK = "no_book"  # no book yet, or one side of it is empty: no mid
     UNTRUSTED_BOOK = "untrusted_book"  # the last book failed validation; no good one since
     WARM_UP = "warm_up"  # estimators not ready yet
+    NO_POLICY = "no_policy"  # quoting from outside depths (a Gymnasium agent), none given yet
     KILL_SWITCH = "kill_switch"
     MAX_ORDER_AGE = "max_order_age"
     ORDER_IN_FLIGHT = "order_in_flight"  # an ack or a cancel confirmation is outstanding
