@@ -20,6 +20,7 @@ from mm_bot.data_cli import add_data_parser, run_data
 from mm_bot.errors import EXIT_CONFIG, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, ConfigError
 from mm_bot.journal_cli import add_status_parser, add_trades_parser, run_status, run_trades, start_fresh
 from mm_bot.record_cli import add_record_parser, run_record
+from mm_bot.study_cli import add_study_parser, run_study_command
 from mm_bot.sweep_cli import add_sweep_parser, run_sweep_command
 
 
@@ -37,6 +38,7 @@ def _build_parser() -> argparse.ArgumentParser:
     as2008.add_argument("--paths", type=int, default=1000, help="Monte Carlo paths (default 1000)")
     as2008.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     as2008.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    add_study_parser(study_sub)
     run = sub.add_parser("run", help="run the market maker (paper or live)")
     mode = run.add_mutually_exclusive_group(required=True)
     mode.add_argument("--paper", action="store_true", help="simulated fills (default: synthetic market)")
@@ -299,6 +301,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_backtest_command(args)
         if args.command == "sweep":
             return run_sweep_command(args)
+        if args.command == "study":
+            return run_study_command(args)
         if args.command == "record":
             return run_record(args)
         if args.command == "status":

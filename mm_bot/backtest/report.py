@@ -142,6 +142,11 @@ def render_report(
     return "\n".join(parts)
 
 
+def figure(plot_id: str, caption: str, chart: str) -> str:
+    """One chart as the self-check script finds it: a ``<figure class="plot">`` with its caption."""
+    return f'<figure class="plot" id="{plot_id}"><figcaption>{escape(caption)}</figcaption>{chart}</figure>'
+
+
 def facts(trace: RunTrace) -> str:
     start, end = utc(trace.start_ns), utc(trace.end_ns)
     items = [

@@ -153,9 +153,13 @@ class MarketMakingEnv(gym.Env[Obs, Obs]):
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[Obs, dict[str, Any]]:
-        """A new episode; ``seed`` seeds the synthetic market (the same seed, the same market)."""
+        """A new episode; ``seed`` seeds the synthetic market (the same seed, the same market), or
+        ``options={"market_seed": n}`` gives the market's seed itself (``mm-bot study`` runs every
+        strategy on the same market seeds)."""
         super().reset(seed=seed)
         market_seed = int(self.np_random.integers(0, 2**31 - 1))
+        if options and "market_seed" in options:
+            market_seed = int(options["market_seed"])
         self.session = session = Session(
             self.cfg,
             market=self.market,

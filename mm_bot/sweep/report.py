@@ -20,7 +20,7 @@ import numpy as np
 
 from mm_bot.backtest import plots
 from mm_bot.backtest.plots import PALETTE, Series
-from mm_bot.backtest.report import CSP, CSS, SELF_CHECK, fmt
+from mm_bot.backtest.report import CSP, CSS, SELF_CHECK, figure, fmt
 from mm_bot.sweep.grid import Axis, short_names
 from mm_bot.sweep.heatmap import heat_map
 from mm_bot.sweep.points import Rejected
@@ -70,10 +70,10 @@ def render_report(
     metrics = list(dict.fromkeys([by, "pnl_quote", "sharpe"]))
     charts = scatters(ranked, axes, metrics) if sampled else heat_maps(ranked, axes, metrics)
     parts.append("<h2>Metrics over the grid</h2>" if not sampled else "<h2>Metrics against each axis</h2>")
-    parts += [_figure(plot_id, caption, chart) for plot_id, caption, chart in charts]
+    parts += [figure(plot_id, caption, chart) for plot_id, caption, chart in charts]
     parts.append("<h2>PnL of the best points</h2>")
     parts += [
-        _figure(plot_id, caption, chart) for plot_id, caption, chart in pnl_charts(ranked, files, curves)
+        figure(plot_id, caption, chart) for plot_id, caption, chart in pnl_charts(ranked, files, curves)
     ]
     if rejected:
         parts += ["<h2>Points refused before running</h2>", rejected_table(rejected)]
@@ -81,10 +81,6 @@ def render_report(
         parts += ["<h2>Failed tasks</h2>", failed_table(failed)]
     parts += [f"<script>{SELF_CHECK}</script>", "</body></html>"]
     return "\n".join(parts)
-
-
-def _figure(plot_id: str, caption: str, chart: str) -> str:
-    return f'<figure class="plot" id="{plot_id}"><figcaption>{escape(caption)}</figcaption>{chart}</figure>'
 
 
 def ranked_table(ranked: Sequence[Score], axes: Sequence[Axis], by: str) -> str:
