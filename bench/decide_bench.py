@@ -2,7 +2,8 @@
 quote pipeline, ``decide``, order table) on a realistic update stream.
 
 The stream is the default config's synthetic market run in virtual time through ``SimExchange``,
-with the core's own orders really placed, filled and cancelled, so every kind of update occurs
+with the core's own orders really placed (``mm_bot.backtest.driver.Driver``, with the runner's refresh
+ticks), filled and cancelled, so every kind of update occurs
 (book snapshots, public trades, acks, fills, cancels). Only ``on_event`` is timed, two ways:
 
 - ``interleaved``: timed while the simulator runs between updates (its work evicts the core's code
@@ -27,11 +28,11 @@ import time
 from collections import Counter
 from typing import Any
 
+from mm_bot.backtest.driver import Driver
 from mm_bot.config import AppConfig, MarketConfig, load_config
 from mm_bot.engine.ids import ClientOrderIds
 from mm_bot.engine.market import MarketCore
-from mm_bot.virtual import run_virtual
-from mm_bot.wiring import market_params, sim_exchange
+from mm_bot.wiring import market_params, refresh_interval_s, sim_exchange
 
 START_NS = 1_700_000_000 * 1_000_000_000
 
@@ -62,7 +63,8 @@ def _run(cfg: AppConfig, mcfg: MarketConfig, seconds: float, replays: int) -> di
         samples.append(perf() - t0)
         return commands
 
-    run_virtual(core, exchange, end_ns, step=timed)
+    refresh_ns = round(refresh_interval_s(mcfg) * 1e9)
+    Driver(core, exchange, account="me", refresh_ns=refresh_ns, step=timed).run_until(end_ns)
     # The recorded stream is held in memory for the replays: move it out of the collector's way, as the
     # app does with what it builds at start (one gc.freeze()), so replays time the core, not the heap.
     gc.collect()

@@ -19,8 +19,6 @@ import os
 import time
 from typing import Any
 
-import numpy as np
-
 from mm_bot.gym import MarketMakingEnv, make_vec
 
 

@@ -35,7 +35,6 @@ PURE_GLOBS = [
     "mm_bot/strategy/*.py",
     "mm_bot/engine/*.py",  # the whole engine is sans-IO: the runner lives in mm_bot/live/
     "mm_bot/model.py",
-    "mm_bot/virtual.py",
     "mm_bot/venues/sim_translate.py",
     "sim/book.py",
     "sim/exchange.py",

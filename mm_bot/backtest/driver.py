@@ -1,6 +1,7 @@
-"""Drive a ``MarketCore`` against a ``ReplayVenue`` in virtual time: the sibling of ``mm_bot/virtual.py``
-(which drives one against ``SimExchange``), with the live runner's refresh timer. No event loop, no
-clock: the venue's next delivery or the next timer is the clock. Sans-IO.
+"""Drive a ``MarketCore`` against a ``ReplayVenue`` (a recorded book) or a ``SimExchange`` (the
+synthetic market) in virtual time, with the live runner's refresh timer. No event loop, no clock:
+the venue's next delivery or the next timer is the clock. Sans-IO. Backtests, the Gymnasium
+environment, benchmarks and tests run on it.
 
 One step: the earliest of the venue's next delivery, the refresh tick and the core's own timer
 (``next_timer_ns``: chases, reconciliations, a stale book, a lockout or an order age ending) happens.

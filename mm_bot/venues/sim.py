@@ -3,7 +3,7 @@
 The exchange is sans-IO; this adapter gives it the wall clock: ``events()`` advances the exchange in
 real time, sleeping until its next event is due or a command we sent wakes it. Requests are answered
 at once (the exchange models their latency itself). Virtual-time runs drive the exchange without
-this adapter (``mm_bot.virtual``). Translation between the two vocabularies is ``sim_translate``'s;
+this adapter (``mm_bot.backtest.driver``). Translation between the two vocabularies is ``sim_translate``'s;
 only our own account's private events are passed on.
 """
 

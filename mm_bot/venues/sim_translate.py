@@ -1,6 +1,6 @@
 """Translation between the simulator's types (``sim.events``) and the bot's (``mm_bot.model``), both
 ways: the one place that knows both vocabularies. Pure; used by ``SimVenue`` (paper trading) and by
-``mm_bot.virtual`` (virtual-time runs and backtests)."""
+``mm_bot.backtest.driver`` (virtual-time runs and backtests)."""
 
 from __future__ import annotations
 
