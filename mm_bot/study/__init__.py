@@ -1,1 +1,1 @@
-"""The studies that compare strategies: `mm-bot study compare` and `mm-bot study rl` (see ``compare``, ``rl``)."""
+"""The studies that compare strategies: `mm-bot study compare` and `mm-bot study rl`."""

@@ -89,15 +89,16 @@ def run_one(
         for k in range(1, steps + 1):
             session.advance(session.start_ns + k * step_ns)
     elif strategy in ("random", "trained"):
-        if strategy == "trained" and policy is None:
-            raise ValueError("the trained strategy needs a policy")
         env = MarketMakingEnv(cfg, **{**(env_kwargs or {}), "duration_s": duration_s, "step_s": step_s})
         env.action_space.seed(seed)
+        if strategy == "random":
+            policy = lambda _obs: env.action_space.sample()  # noqa: E731 - the seeded space's draws
+        elif policy is None:
+            raise ValueError("the trained strategy needs a policy")
         obs, _ = env.reset(seed=seed, options={"market_seed": seed})
         done = False
         while not done:
-            action = env.action_space.sample() if policy is None else policy(obs)
-            obs, _, done, _, _ = env.step(action)
+            obs, _, done, _, _ = env.step(policy(obs))
         assert env.session is not None
         session = env.session
     else:

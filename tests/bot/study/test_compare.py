@@ -103,3 +103,16 @@ def test_study_report_renders_in_chromium(browser: str, cfg: AppConfig, tmp_path
     (out / "study.png").write_bytes(got.png)
     assert got.errors == []
     assert got.state["ok"] == got.state["total"] == got.state["withData"] == "5"
+
+
+def test_the_random_strategy_stays_random_beside_a_trained_one(cfg: AppConfig) -> None:
+    """A study with --policy ran the policy for the random strategy too (the two rows came out equal)."""
+
+    def policy(obs: np.ndarray) -> np.ndarray:
+        return np.array([40.0, 40.0], np.float32)
+
+    args = {"duration_s": 30.0, "step_s": 1.0}
+    both = run_all(cfg, ["random", "trained"], [4], policy=policy, **args)
+    alone = run_all(cfg, ["random"], [4], **args)
+    assert both[0].metrics == alone[0].metrics
+    assert both[0].metrics != both[1].metrics
