@@ -19,6 +19,7 @@ from typing import Any
 
 from mm_bot.config_cli import CONFIG_HELP, config_path
 from mm_bot.errors import EXIT_CONFIG, EXIT_OK
+from mm_bot.gym.env import REWARDS
 
 __all__ = ["add_study_parser", "run_study_command"]
 
@@ -50,6 +51,14 @@ def add_study_parser(ss: Any) -> None:
         "--duration", type=float, default=300.0, metavar="S", help="episode seconds (default 300)"
     )
     rl.add_argument("--step-s", type=float, default=1.0, metavar="S", help="decision interval (default 1)")
+    rl.add_argument("--reward", default="pnl_inventory", choices=REWARDS, help="default pnl_inventory")
+    rl.add_argument(
+        "--inventory-penalty",
+        type=float,
+        default=0.01,
+        metavar="L",
+        help="lambda of the reward (default 0.01)",
+    )
     rl.add_argument("--config", default=None, help=CONFIG_HELP)
 
 
@@ -166,7 +175,12 @@ def _train(args: argparse.Namespace) -> int:
     config = str(config_path(args.config))
     load_config(config)  # checked before training starts; a ConfigError: exit 2
     started = time.monotonic()
-    env_kwargs = {"duration_s": args.duration, "step_s": args.step_s}
+    env_kwargs = {
+        "duration_s": args.duration,
+        "step_s": args.step_s,
+        "reward": args.reward,
+        "inventory_penalty": args.inventory_penalty,
+    }
     train(
         args.out,
         timesteps=args.timesteps,

@@ -43,10 +43,18 @@ def test_train_save_load_and_act(tmp_path: Path, capsys: pytest.CaptureFixture[s
         "30",
         "--out",
         str(out),
+        "--inventory-penalty",
+        "0.1",
     ]
     assert main([*args, "--config", config]) == 0
     meta = json.loads((tmp_path / "ppo.json").read_text())
-    assert meta["timesteps"] == 300 and meta["env_kwargs"] == {"duration_s": 30.0, "step_s": 1.0}
+    assert meta["timesteps"] == 300
+    assert meta["env_kwargs"] == {
+        "duration_s": 30.0,
+        "step_s": 1.0,
+        "reward": "pnl_inventory",
+        "inventory_penalty": 0.1,
+    }
     policy = TrainedPolicy(out)
     env = MarketMakingEnv(config, duration_s=30.0)
     obs, _ = env.reset(seed=0)
