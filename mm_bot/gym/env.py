@@ -142,9 +142,8 @@ class MarketMakingEnv(gym.Env[Obs, Obs]):
         self._obs_low, self._obs_high = (
             np.array([b[i] for b in _OBS_BOUNDS.values()], np.float32) for i in (0, 1)
         )
-        self.observation_space = spaces.Box(
-            self._obs_low, self._obs_high, dtype=np.float32
-        )  # values are clipped to it
+        # observations are clipped to these bounds
+        self.observation_space = spaces.Box(self._obs_low, self._obs_high, dtype=np.float32)
         self.session: Session | None = None
         self._end_ns = 0
         self._last_pnl_bps = 0.0
