@@ -47,6 +47,7 @@ not a truncation.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -57,7 +58,7 @@ import numpy as np
 import numpy.typing as npt
 from gymnasium import spaces
 
-from mm_bot.config import AppConfig
+from mm_bot.config import AppConfig, MarketConfig
 from mm_bot.config.loader import load_config
 from mm_bot.config_cli import config_path
 from mm_bot.gym.session import Interval, Session, book_imbalance
@@ -106,12 +107,15 @@ class MarketMakingEnv(gym.Env[Obs, Obs]):
         inventory_penalty: float = 0.01,
         dampening: float = 0.5,
         imbalance_levels: int = 5,
+        verify: bool = True,
     ) -> None:
         """``config``: a config file (default: as ``mm-bot run``'s), or an ``AppConfig``; ``set``:
         dotted keys to override in it, as ``--set`` does (``{"paper.fees.maker_bps": 0}``);
         ``market``: which of its markets. ``data``: recorded book files (or a loaded ``Recording``) to
         replay instead of the synthetic market, with the ``queue`` model. ``max_offset_ticks``:
-        default half the configured max spread at the synthetic market's starting mid."""
+        default half the configured max spread at the synthetic market's starting mid. ``verify``:
+        prove the quote invariants for the agent's depths first (``mm_bot.verify.policy_spec``, once
+        per market config in a process); a failed proof raises ``VerificationFailed``."""
         if reward not in REWARDS:
             raise ValueError(f"reward must be one of {REWARDS}, got {reward!r}")
         if not (duration_s > 0 and step_s > 0 and step_s <= duration_s):
@@ -119,6 +123,8 @@ class MarketMakingEnv(gym.Env[Obs, Obs]):
         self.cfg = _config(config, set or {})
         self.market = market
         mcfg = self.cfg.markets[market]
+        if verify:
+            _prove(mcfg.model_dump_json(), self.cfg.verify.timeout_ms)
         self.recording = _recording(data)
         self.queue = queue
         self.duration_ns = round(duration_s * 1e9)
@@ -249,6 +255,18 @@ class MarketMakingEnv(gym.Env[Obs, Obs]):
             session.advance(session.now_ns + 1_000_000_000)
         mid = session.core.book.mid
         return float(mid) if math.isfinite(mid) else 1.0
+
+
+@functools.cache
+def _prove(market_json: str, timeout_ms: int) -> None:
+    """The proofs of ``verify.policy_spec`` for this market config (its JSON), once per process."""
+    from mm_bot.errors import VerificationFailed
+    from mm_bot.verify import format_report, policy_spec, verify_spec
+    from mm_bot.verify.report import VerifyReport
+
+    report = verify_spec(policy_spec(MarketConfig.model_validate_json(market_json)), timeout_ms)
+    if not report.ok:
+        raise VerificationFailed(format_report(VerifyReport((report,), timeout_ms, report.seconds)))
 
 
 def _gate(session: Session) -> str | None:

@@ -19,6 +19,7 @@ market (the rest). A ``TraceRecorder`` samples the run for ``mm_bot.backtest.met
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -125,6 +126,10 @@ class Session:
         at these fractions of the order size (None: the whole size); the core re-quotes at once."""
         if self.strategy != "policy":
             raise RuntimeError(f"the {self.strategy!r} strategy quotes by itself")
+        if not (bid_ticks >= 0 and ask_ticks >= 0 and math.isfinite(bid_ticks) and math.isfinite(ask_ticks)):
+            raise ValueError(
+                f"depths must be finite and >= 0 (what the proofs cover), got {bid_ticks}, {ask_ticks}"
+            )
         quoter = self.core.quoter
         quoter.policy_depths = (bid_ticks * self._tick, ask_ticks * self._tick)
         quoter.policy_size_fractions = size_fractions

@@ -29,13 +29,15 @@ symmetry (GLFT 2013; checked numerically in the tests).
 API: ``verify_config(cfg) -> VerifyReport``, ``verify_market(market_cfg, timeout_ms) ->
 MarketReport``, ``verify_spec(spec, timeout_ms)`` for hand-built ranges and params,
 ``format_report(report)``, ``report.to_json()``, ``ensure_verified(cfg)`` (raises
-``VerificationFailed`` carrying the formatted report).
+``VerificationFailed`` carrying the formatted report). ``policy_spec(market_cfg)``: the market quoting
+an agent's depths (``mm_bot.gym``), proved without the two claims about a strategy's model
+(inventory skew, mid side).
 """
 
 from mm_bot.verify.properties import PROPERTIES, Property
 from mm_bot.verify.prove import ensure_verified, verify_config, verify_market, verify_spec
 from mm_bot.verify.report import MarketReport, PropertyResult, Status, VerifyReport, format_report
-from mm_bot.verify.spec import MarketSpec, Range, market_spec
+from mm_bot.verify.spec import MarketSpec, Range, market_spec, policy_spec
 from mm_bot.verify.z3ops import Z3Ops
 
 __all__ = [
@@ -51,6 +53,7 @@ __all__ = [
     "ensure_verified",
     "format_report",
     "market_spec",
+    "policy_spec",
     "verify_config",
     "verify_market",
     "verify_spec",

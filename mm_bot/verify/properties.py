@@ -40,6 +40,7 @@ class Property:
     note: Callable[[MarketSpec], str | None] = lambda spec: None  # shown beside a proof
     show: Callable[[World], dict[str, Any]] = lambda w: {}  # values that explain a counterexample
     fix: str = _CODE_BUG  # what to do when it fails
+    model_claim: bool = False  # a claim about the strategy's model: not made for an agent's depths
 
 
 def _ordered(w: World) -> Any:
@@ -181,6 +182,7 @@ PROPERTIES: tuple[Property, ...] = (
         _inventory_skew,
         relational=True,
         note=_assumes_table,
+        model_claim=True,
     ),
     Property(
         "position_limit",
@@ -217,6 +219,7 @@ PROPERTIES: tuple[Property, ...] = (
         "q >= 0 -> b * t < m and q <= 0 -> a * t > m",
         _mid_side,
         note=_assumes_table,
+        model_claim=True,
     ),
     Property(
         "well_defined",

@@ -69,7 +69,8 @@ def verify_spec(spec: MarketSpec, timeout_ms: int) -> MarketReport:
         return MarketReport(spec.market, tuple(results), time.perf_counter() - start, ranges, kind)
 
     try:
-        claims = [(prop, prop.claim(world)) for prop in PROPERTIES]
+        claimed = [p for p in PROPERTIES if not (spec.policy_depths and p.model_claim)]
+        claims = [(prop, prop.claim(world)) for prop in claimed]
     except _BUILD_ERRORS as exc:
         detail = (
             f"evaluating the quote pipeline on symbolic inputs raised {type(exc).__name__}: {exc} (a Python "

@@ -49,6 +49,8 @@ class MarketSpec:
     k: Range
     tau_s: Range
     exact_glft_depths: bool = False
+    # kind "depths" from outside (the Gymnasium agent's action): any depths >= 0, no model behind them
+    policy_depths: bool = False
     lot_size: float = 0.0  # base units; 0: unknown (counterexamples are then not put on a lot grid)
 
     def ranges(self) -> dict[str, list[float] | float | str]:
@@ -59,7 +61,17 @@ class MarketSpec:
             out[name] = r.lo if r.constant else [r.lo, r.hi]
         if self.exact_glft_depths:
             out["bid_depth, ask_depth"] = "any (exact GLFT table)"
+        if self.policy_depths:
+            out["bid_depth, ask_depth"] = "any >= 0 (an agent's action)"
         return out
+
+
+def policy_spec(m: MarketConfig) -> MarketSpec:
+    """The spec of ``m`` quoting an agent's depths (``mm_bot.gym``): the pipeline of kind "depths"
+    with the market's limits, the depths free inputs >= 0."""
+    spec = market_spec(m)
+    quote = dataclasses.replace(spec.quote, kind="depths")
+    return dataclasses.replace(spec, quote=quote, exact_glft_depths=False, policy_depths=True)
 
 
 def market_spec(m: MarketConfig) -> MarketSpec:

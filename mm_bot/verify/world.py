@@ -94,9 +94,11 @@ def symbolic_sample(spec: MarketSpec, ops: Z3Ops) -> tuple[Sample, list[Any]]:
         var("k", spec.k),
         var("tau_s", spec.tau_s),
     )
-    if spec.exact_glft_depths:
+    if spec.exact_glft_depths or spec.policy_depths:
         depths = z3.Reals("bid_depth ask_depth bid_depth2 ask_depth2")
         sample = dataclasses.replace(sample, **dict(zip(FIELDS[-4:], depths, strict=True)))
+        if spec.policy_depths:
+            pre += [d >= 0 for d in depths]
     return sample, pre
 
 

@@ -12,10 +12,13 @@ import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
 
+from mm_bot.config import load_config
 from mm_bot.engine.core_types import Command, Place
 from mm_bot.engine.market import Event
+from mm_bot.errors import VerificationFailed
 from mm_bot.gym import OBSERVATION, MarketMakingEnv, make_vec
 from mm_bot.model import OrderType, Side
+from mm_bot.verify import policy_spec, verify_spec
 
 ROOT = Path(__file__).resolve().parents[3]
 SPOT = ROOT / "tests" / "data" / "binance-btcusdt-2024-08-08" / "spot_btcusdt_20240808.gz"
@@ -221,3 +224,38 @@ def test_bad_arguments_are_refused() -> None:
     env.reset(seed=0)
     with pytest.raises(ValueError, match="finite"):
         env.step(np.array([np.nan, 1.0], np.float32))
+
+
+def test_the_agents_quotes_are_proved_before_it_trades() -> None:
+    """A coarse tick near the bottom of the mid range with a 90% fat-finger guard: a deep enough bid
+    rounds down to tick 0. Z3 finds it for the agent's depths, and the environment refuses to start."""
+    coarse = {
+        "markets.0.tick_size": 100,
+        "markets.0.verify.mid_min": 150,
+        "markets.0.verify.mid_max": 1000,
+        "paper.synthetic.markets.BTC/USDT.s0": 500,
+        "markets.0.quoting.max_distance_bps": 9000,
+        "markets.0.quoting.max_spread_bps": 15000,
+        "markets.0.quoting.min_spread_bps": 0.5,
+        "markets.0.quoting.tolerance_bps": 0.2,
+    }
+    with pytest.raises(VerificationFailed, match="positive_prices"):
+        MarketMakingEnv(duration_s=5.0, set=coarse)
+    MarketMakingEnv(duration_s=5.0, set=coarse, verify=False)  # the config itself is valid
+
+
+def test_policy_proofs_cover_the_pipeline_without_the_model_claims() -> None:
+    cfg = load_config(ROOT / "config.yaml")
+    report = verify_spec(policy_spec(cfg.markets[0]), 30_000)
+    names = {r.name for r in report.results}
+    assert report.ok and {"post_only", "position_limit", "max_distance", "min_spread"} <= names
+    assert not {"inventory_skew", "mid_side"} & names
+
+
+def test_session_refuses_depths_the_proofs_do_not_cover() -> None:
+    env = MarketMakingEnv(duration_s=5.0)
+    env.reset(seed=0)
+    assert env.session is not None
+    for bad in (-1.0, math.inf, math.nan):
+        with pytest.raises(ValueError, match="depths must be finite"):
+            env.session.set_depths(bad, 10.0)
