@@ -115,11 +115,7 @@ def render_report(
 ) -> str:
     """The whole report page as one string."""
     parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">',
-        f"<title>{escape(title)}</title><style>{CSS}</style></head><body>",
-        f"<h1>{escape(title)}</h1>",
+        *page_head(title),
         facts(trace),
         "<h2>Metrics</h2>",
         metrics_table({"": metrics}),
@@ -140,6 +136,23 @@ def render_report(
         "</body></html>",
     ]
     return "\n".join(parts)
+
+
+def page_head(title: str) -> list[str]:
+    """The page's opening: its Content-Security-Policy, the CSS and the title (every report's)."""
+    return [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">',
+        f"<title>{escape(title)}</title><style>{CSS}</style></head><body>",
+        f"<h1>{escape(title)}</h1>",
+    ]
+
+
+def facts_line(items: Mapping[str, str]) -> str:
+    """``name value · name value ...`` under the title."""
+    text = " · ".join(f"{escape(k)} <b>{escape(v)}</b>" for k, v in items.items())
+    return f'<p class="facts">{text}</p>'
 
 
 def figure(plot_id: str, caption: str, chart: str) -> str:

@@ -16,7 +16,7 @@ import numpy as np
 
 from mm_bot.backtest import plots
 from mm_bot.backtest.plots import PALETTE, Series
-from mm_bot.backtest.report import CSP, CSS, SELF_CHECK, figure, fmt
+from mm_bot.backtest.report import SELF_CHECK, facts_line, figure, fmt, page_head
 from mm_bot.study.compare import METRICS, Run, StrategyRow
 
 __all__ = ["render_report", "write_report"]
@@ -41,14 +41,9 @@ def write_report(
 def render_report(
     *, title: str, facts: Mapping[str, str], rows: Sequence[StrategyRow], runs: Sequence[Run]
 ) -> str:
-    items = " · ".join(f"{escape(k)} <b>{escape(v)}</b>" for k, v in facts.items())
     parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">',
-        f"<title>{escape(title)}</title><style>{CSS}</style></head><body>",
-        f"<h1>{escape(title)}</h1>",
-        f'<p class="facts">{items}</p>',
+        *page_head(title),
+        facts_line(facts),
         "<h2>Comparison</h2>",
         comparison_table(rows),
         '<p class="note">Each cell: the mean over the seeds ± the half-width of its 95% confidence '

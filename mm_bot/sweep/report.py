@@ -20,7 +20,7 @@ import numpy as np
 
 from mm_bot.backtest import plots
 from mm_bot.backtest.plots import PALETTE, Series
-from mm_bot.backtest.report import CSP, CSS, SELF_CHECK, figure, fmt
+from mm_bot.backtest.report import SELF_CHECK, facts_line, figure, fmt, page_head
 from mm_bot.sweep.grid import Axis, short_names
 from mm_bot.sweep.heatmap import heat_map
 from mm_bot.sweep.points import Rejected
@@ -54,14 +54,9 @@ def render_report(
     rejected: Sequence[Rejected],
     failed: Sequence[Mapping[str, str]],
 ) -> str:
-    items = " · ".join(f"{escape(k)} <b>{escape(v)}</b>" for k, v in facts.items())
     parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">',
-        f"<title>{escape(title)}</title><style>{CSS}</style></head><body>",
-        f"<h1>{escape(title)}</h1>",
-        f'<p class="facts">{items}</p>',
+        *page_head(title),
+        facts_line(facts),
         f"<h2>Ranked by {escape(by)}</h2>",
         ranked_table(ranked, axes, by),
         '<p class="note">Each metric is the mean over the data files the point ran on; a point with a '
