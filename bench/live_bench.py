@@ -11,7 +11,12 @@ request to aiohttp). A book update that led to several requests counts once, at 
 
 Hummingbot acts on a 1 s tick; a network round trip to a venue is 1-50 ms.
 
-Usage: ``python bench/live_bench.py [--json] [--seconds S] [--synchronous FULL|NORMAL] [--config PATH]``
+The bot runs as ``mm-bot run --live`` runs it: on uvloop (``--loop asyncio`` for the standard loop),
+with the journal opened as the app opens it (``journal.synchronous`` of the config, ``auto`` being
+NORMAL; ``--synchronous`` overrides it).
+
+Usage: ``python bench/live_bench.py [--json] [--seconds S] [--synchronous FULL|NORMAL]
+[--loop uvloop|asyncio] [--config PATH]``
 """
 
 from __future__ import annotations
@@ -29,12 +34,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+import uvloop
 from prometheus_client import CollectorRegistry
 
+from mm_bot.app import journal_sync, open_journal
 from mm_bot.config import load_config
 from mm_bot.engine.core_types import Cancel, Place
 from mm_bot.engine.ids import run_prefix
-from mm_bot.journal import Journal
 from mm_bot.logging import configure_logging
 from mm_bot.markets import live_market
 from mm_bot.metrics import Metrics
@@ -113,9 +119,11 @@ class Probes:
 
 
 async def measure(
-    config: str, url: str, seconds: float, synchronous: str, rate_limit: bool, tmp: Path
+    config: str, url: str, seconds: float, synchronous: str | None, rate_limit: bool, tmp: Path
 ) -> dict[str, Any]:
     env = {
+        "MM_BOT__journal__live_path": str(tmp / "live.sqlite"),
+        **({"MM_BOT__journal__synchronous": synchronous} if synchronous else {}),
         "MM_BOT__live__client_rate_limit": "true" if rate_limit else "false",
         "MM_BOT__markets__0__venue": "ccxt",
         "MM_BOT__live__endpoint": url,
@@ -125,7 +133,7 @@ async def measure(
     cfg = load_config(config, environ=env)
     configure_logging(cfg.logging.level, json=True)  # as `mm-bot run --live` logs off a terminal
     start = time.time_ns()
-    journal = Journal.open(tmp / "live.sqlite", synchronous=synchronous)
+    journal = open_journal(cfg, "live")
     probes = Probes()
     market = await live_market(
         cfg,
@@ -152,7 +160,8 @@ async def measure(
     decision = sorted(n / 1e3 for n in market.runner.decision_latency_ns)
     return {
         "seconds": seconds,
-        "synchronous": synchronous,
+        "synchronous": journal_sync(cfg),
+        "loop": type(asyncio.get_running_loop()).__module__.split(".")[0],
         "client_rate_limit": rate_limit,
         "book_updates_read": len(probes.read_ns),
         "requoted_updates": len(lat),
@@ -178,7 +187,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--seconds", type=float, default=30.0)
-    parser.add_argument("--synchronous", choices=["FULL", "NORMAL"], default="FULL")
+    parser.add_argument("--synchronous", choices=["FULL", "NORMAL"], help="default: the config's")
+    parser.add_argument("--loop", choices=["uvloop", "asyncio"], default="uvloop")
     parser.add_argument("--config", default=str(ROOT / "config.yaml"))
     parser.add_argument("--client-rate-limit", action="store_true", help="ccxt's own request spacing on")
     args = parser.parse_args()
@@ -190,9 +200,8 @@ def main() -> None:
         assert venue.stdout is not None
         url = venue.stdout.readline().strip().split()[-1]
         with tempfile.TemporaryDirectory() as tmp:
-            result = asyncio.run(
-                measure(args.config, url, args.seconds, args.synchronous, args.client_rate_limit, Path(tmp))
-            )
+            job = measure(args.config, url, args.seconds, args.synchronous, args.client_rate_limit, Path(tmp))
+            result = uvloop.run(job) if args.loop == "uvloop" else asyncio.run(job)
     finally:
         venue.terminate()
         venue.wait(timeout=30)
