@@ -44,12 +44,12 @@ assets than quote, funding/margin, more than one instrument per exchange.
 from __future__ import annotations
 
 import heapq
-import math
 from collections import deque
 from collections.abc import Mapping
 from typing import Final, Literal
 
 from sim.accounts import Account, Funds, Order
+from sim.admission import market_limit, reject_reason, rejected
 from sim.book import Fill, OrderBook, Side, TimeInForce
 from sim.events import (
     BACKGROUND,
@@ -72,7 +72,6 @@ from sim.events import (
     OwnFill,
     PlaceOrder,
     PublicTrade,
-    RejectReason,
 )
 from sim.flow import NEVER_NS, BookCommand, BookLimit, BookMarket, MarketParams, SyntheticMarket
 
@@ -369,45 +368,16 @@ class SimExchange:
         del self._orders[order.oid]
         order.account.close(order, state)
 
-    def _reject_reason(self, acct: Account, cmd: PlaceOrder, price: int | None) -> RejectReason | None:
-        market = cmd.order_type is OrderType.MARKET
-        if (
-            not cmd.client_order_id
-            or cmd.qty_lots <= 0
-            or cmd.side not in (Side.BUY, Side.SELL)
-            or not isinstance(cmd.order_type, OrderType)
-            or (not market and cmd.price_ticks <= 0)
-        ):
-            return "invalid_order"
-        if cmd.client_order_id in acct.open:
-            return "duplicate_client_order_id"
-        if self._funds.short_of_funds(acct, cmd.side, price, cmd.qty_lots):
-            return "insufficient_funds"
-        if cmd.order_type is OrderType.POST_ONLY:
-            best = self.book.best_ask() if cmd.side > 0 else self.book.best_bid()
-            if best is not None and (cmd.price_ticks - best) * cmd.side >= 0:
-                return "post_only_would_cross"
-        return None
-
     def _place(self, acct: Account, cmd: PlaceOrder, t: int) -> None:
         ts, cid, book = t + self._ol, cmd.client_order_id, self.book
-        price: int | None = cmd.price_ticks
-        if cmd.order_type is OrderType.MARKET:
-            band = self.config.market_protection_bps / 1e4
-            if cmd.side > 0:
-                ask = book.best_ask()
-                price = None if ask is None else math.ceil(ask * (1.0 + band))
-            else:
-                bid = book.best_bid()
-                price = None if bid is None else max(1, math.floor(bid * (1.0 - band)))
-        reason = self._reject_reason(acct, cmd, price)
+        best = book.best_ask() if cmd.side > 0 else book.best_bid()
+        band = self.config.market_protection_bps / 1e4
+        price = market_limit(cmd.side, best, band) if cmd.order_type is OrderType.MARKET else cmd.price_ticks
+        reason = reject_reason(acct, cmd, price, self._funds, best)
         if reason is not None:
             self._push(ts, OrderRejected(ts, t, acct.name, cid, reason))
             if reason != "duplicate_client_order_id":  # the open order with that id is untouched
-                record = OrderRecord(
-                    cid, cmd.side, cmd.price_ticks, cmd.qty_lots, 0, cmd.order_type, "rejected"
-                )
-                acct.finish(record)
+                acct.finish(rejected(cmd))
             return
         self._push(
             ts, OrderAccepted(ts, t, acct.name, cid, cmd.side, cmd.price_ticks, cmd.qty_lots, cmd.order_type)

@@ -38,6 +38,8 @@ PURE_GLOBS = [
     "mm_bot/venues/sim_translate.py",
     "sim/book.py",
     "sim/exchange.py",
+    "sim/accounts.py",
+    "sim/admission.py",
     "sim/flow.py",
     "sim/price.py",
     "sim/events.py",

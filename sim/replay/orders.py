@@ -2,7 +2,7 @@
 
 The rules (stated with the rest in ``sim/replay/__init__.py``):
 
-- an arriving order is checked as ``SimExchange`` checks it, in the same order and with the same
+- an arriving order is checked by ``sim.admission``, as in ``SimExchange``: in the same order, with the same
   reasons (``invalid_order``, ``duplicate_client_order_id``, ``insufficient_funds``,
   ``post_only_would_cross``); a marketable LIMIT, IOC or MARKET order takes the recorded depth
   best price first, each level at its own price and at most its quantity, as taker; IOC and MARKET
@@ -31,11 +31,11 @@ our orders meets a trade on its own: two of ours at one price each see the whole
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from typing import Literal
 
 from sim.accounts import Account, Funds, Order
+from sim.admission import market_limit, reject_reason, rejected
 from sim.book import Side
 from sim.events import (
     CancelReason,
@@ -44,12 +44,10 @@ from sim.events import (
     Instrument,
     OrderAccepted,
     OrderCancelled,
-    OrderRecord,
     OrderRejected,
     OrderType,
     OwnFill,
     PlaceOrder,
-    RejectReason,
 )
 from sim.replay.depth import SideBook
 from sim.replay.queue import QueueModel, QueuePosition, arrive, filled
@@ -118,23 +116,19 @@ class OwnOrders:
         """``cmd`` reaches the venue at ``t``; its answers are delivered at ``ts``."""
         buy = cmd.side == Side.BUY
         opposite = asks if buy else bids
-        price: int | None = cmd.price_ticks
-        if cmd.order_type is OrderType.MARKET:
-            best = opposite.best() if known else None
-            if best is None:
-                price = None
-            elif buy:
-                price = math.ceil(best * (1.0 + self._band))
-            else:
-                price = max(1, math.floor(-best * (1.0 - self._band)))
-        reason = self._reject_reason(acct, cmd, price, opposite if known else None)
+        best_key = opposite.best() if known else None
+        best = None if best_key is None else (best_key if buy else -best_key)  # its price, in ticks
+        price = (
+            market_limit(cmd.side, best, self._band)
+            if cmd.order_type is OrderType.MARKET
+            else cmd.price_ticks
+        )
+        reason = reject_reason(acct, cmd, price, self.funds, best)
         cid = cmd.client_order_id
         if reason is not None:
             self._push(ts, OrderRejected(ts, t, acct.name, cid, reason))
             if reason != "duplicate_client_order_id":  # the open order with that id is untouched
-                acct.finish(
-                    OrderRecord(cid, cmd.side, cmd.price_ticks, cmd.qty_lots, 0, cmd.order_type, "rejected")
-                )
+                acct.finish(rejected(cmd))
             return
         self._push(
             ts, OrderAccepted(ts, t, acct.name, cid, cmd.side, cmd.price_ticks, cmd.qty_lots, cmd.order_type)
@@ -166,29 +160,6 @@ class OwnOrders:
         resting[:] = [r for r in resting if r.order is not order]
         acct.close(order, "cancelled")
         self._push(ts, OrderCancelled(ts, t, acct.name, cid, order.remaining, "user"))
-
-    def _reject_reason(
-        self, acct: Account, cmd: PlaceOrder, price: int | None, opposite: SideBook | None
-    ) -> RejectReason | None:
-        market = cmd.order_type is OrderType.MARKET
-        if (
-            not cmd.client_order_id
-            or cmd.qty_lots <= 0
-            or cmd.side not in (Side.BUY, Side.SELL)
-            or not isinstance(cmd.order_type, OrderType)
-            or (not market and cmd.price_ticks <= 0)
-        ):
-            return "invalid_order"
-        if cmd.client_order_id in acct.open:
-            return "duplicate_client_order_id"
-        if self.funds.short_of_funds(acct, cmd.side, price, cmd.qty_lots):
-            return "insufficient_funds"
-        if cmd.order_type is OrderType.POST_ONLY and opposite is not None:
-            best = opposite.best()
-            limit = cmd.price_ticks if cmd.side == Side.BUY else -cmd.price_ticks
-            if best is not None and best <= limit:
-                return "post_only_would_cross"
-        return None
 
     def _take(self, order: Order, opposite: SideBook, limit_key: int, t: int, ts: int) -> None:
         """Fill ``order`` as taker from the recorded levels with key <= ``limit_key``, best first."""
