@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -58,7 +57,7 @@ def add_backtest_parser(sub: Any) -> None:
 
 
 def run_backtest_command(args: argparse.Namespace) -> int:
-    from mm_bot.config import load_config
+    from mm_bot.config import load_config, with_strategy_kind
     from sim.data import DataError, load
 
     kinds = _kinds(args.compare)
@@ -77,7 +76,7 @@ def run_backtest_command(args: argparse.Namespace) -> int:
     except DataError as exc:
         print(f"mm-bot: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    configs = {kind: _with_kind(args.config, args.market, kind) for kind in kinds} if kinds else {}
+    configs = {kind: with_strategy_kind(cfg, args.market, kind, "--compare") for kind in kinds}
     runs: dict[str, BacktestResult] = {}
     for name, run_cfg in [("configured", cfg), *configs.items()]:
         if not _proved(run_cfg, name):
@@ -105,13 +104,6 @@ def _kinds(text: str | None) -> tuple[str, ...] | None:
     if not kinds or any(k not in KINDS for k in kinds) or len(set(kinds)) != len(kinds):
         return None
     return kinds
-
-
-def _with_kind(path: str, market: int, kind: str) -> AppConfig:
-    """The config with the market's strategy kind replaced, loaded (and validated) like any other."""
-    from mm_bot.config import load_config
-
-    return load_config(path, environ={**os.environ, f"MM_BOT__markets__{market}__strategy__kind": kind})
 
 
 def _proved(cfg: AppConfig, name: str) -> bool:

@@ -10,6 +10,7 @@ from mm_bot.config.loader import (
     live_credentials,
     load_config,
     read_secret,
+    with_strategy_kind,
 )
 from mm_bot.config.models import (
     DEFAULT_CONFIG_PATH,
@@ -37,5 +38,6 @@ __all__ = [
     "live_credentials",
     "load_config",
     "read_secret",
+    "with_strategy_kind",
     "yaml_path",
 ]

@@ -115,6 +115,22 @@ def load_config(
     return cfg
 
 
+def with_strategy_kind(cfg: AppConfig, market: int, kind: str, origin: str = "the caller") -> AppConfig:
+    """``cfg`` with market ``market``'s strategy kind replaced, defaulted and validated as a file saying
+    that kind would be: the new kind's own parameters, when the config leaves them out, take their
+    defaults (``fixed_half_spread_bps`` for fixed, ``gamma`` and ``tau_s`` for as and glft). A
+    problem is a ConfigError naming the path, "set by ``origin``"."""
+    raw = cfg.model_dump(by_alias=True)
+    section = raw["markets"][market]["strategy"]
+    raw["markets"][market]["strategy"] = {**{k: v for k, v in section.items() if v is not None}, "kind": kind}
+    apply_defaults(raw)
+    loc: Loc = ("markets", market, "strategy", "kind")
+    try:
+        return AppConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_render(exc, {}, {loc: origin}), "config") from None
+
+
 def check_writable_paths(
     cfg: AppConfig, mode: str, summary_json: Path | None, report_dir: Path | None = None
 ) -> None:

@@ -28,7 +28,7 @@ from mm_bot.backtest.metrics import run_metrics
 from mm_bot.backtest.recorder import TraceRecorder
 from mm_bot.backtest.replay import Latency, check_market, replay_venue
 from mm_bot.backtest.trace import RunTrace
-from mm_bot.config import AppConfig, MarketConfig
+from mm_bot.config import AppConfig, with_strategy_kind
 from mm_bot.engine.core_types import Command, Tick
 from mm_bot.engine.ids import ClientOrderIds, run_prefix
 from mm_bot.engine.market import CoreRestore, Event, MarketCore
@@ -75,10 +75,12 @@ class Session:
     ) -> None:
         if strategy not in STRATEGIES:
             raise ValueError(f"strategy must be one of {STRATEGIES}, got {strategy!r}")
+        if strategy not in ("policy", cfg.markets[market].strategy.kind):
+            cfg = with_strategy_kind(cfg, market, strategy, f"the session's strategy {strategy!r}")
         mcfg = cfg.markets[market]
         self.mcfg = mcfg
         self.strategy = strategy
-        params = market_params(_with_kind(mcfg, strategy), cfg.execution, TAG)
+        params = market_params(mcfg, cfg.execution, TAG)
         if strategy == "policy":
             params = dataclasses.replace(params, quote=dataclasses.replace(params.quote, kind="depths"))
         starting = {a: float(cfg.paper.balances.get(a, 0.0)) for a in (mcfg.base_asset, mcfg.quote_asset)}
@@ -187,12 +189,6 @@ class Session:
         if type(event) is BookSnapshot and core.book.last_seq == event.seq:
             self.last_book = event
         return commands
-
-
-def _with_kind(mcfg: MarketConfig, strategy: StrategyName) -> MarketConfig:
-    if strategy == "policy" or strategy == mcfg.strategy.kind:
-        return mcfg
-    return mcfg.model_copy(update={"strategy": mcfg.strategy.model_copy(update={"kind": strategy})})
 
 
 def book_imbalance(book: BookSnapshot | None, levels: int) -> float:

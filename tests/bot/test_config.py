@@ -18,6 +18,7 @@ from mm_bot.config import (
     live_credentials,
     load_config,
     read_secret,
+    with_strategy_kind,
     yaml_path,
 )
 from mm_bot.errors import ConfigError
@@ -409,3 +410,13 @@ def test_yaml_path_rendering() -> None:
     assert yaml_path(("markets", 0, "risk", "max_position_base")) == "markets[0].risk.max_position_base"
     assert yaml_path(("paper", "synthetic", "markets", "BTC/USDT")) == 'paper.synthetic.markets["BTC/USDT"]'
     assert yaml_path(()) == ROOT
+
+
+def test_switching_the_strategy_kind_validates_as_a_file_would() -> None:
+    cfg = load_config(REPO_CONFIG)
+    assert with_strategy_kind(cfg, 0, cfg.markets[0].strategy.kind) == cfg
+    glft = with_strategy_kind(cfg, 0, "glft", "--compare")
+    assert glft.markets[0].strategy.kind == "glft" and cfg.markets[0].strategy.kind == "as"
+    with pytest.raises(ConfigError) as err:
+        with_strategy_kind(cfg, 0, "naive", "--compare")
+    assert "markets[0].strategy.kind" in str(err.value) and "(set by --compare)" in str(err.value)

@@ -75,3 +75,21 @@ def test_baselines_refuse_outside_depths(cfg: AppConfig) -> None:
         Session(cfg, strategy="glft", seed=0).set_depths(1, 1)
     with pytest.raises(ValueError, match="strategy must be one of"):
         Session(cfg, strategy="naive", seed=0)  # type: ignore[arg-type]
+
+
+def test_a_strategy_kind_the_config_does_not_use_gets_its_defaults_as_a_file_would(tmp_path: Path) -> None:
+    """config.yaml without ``fixed_half_spread_bps`` (kind as): the fixed baseline takes the default a
+    file saying ``kind: fixed`` gets, and trades exactly as that file's config does."""
+    text = (ROOT / "config.yaml").read_text()
+    without = "\n".join(line for line in text.splitlines() if "fixed_half_spread_bps" not in line)
+    (tmp_path / "as.yaml").write_text(without)
+    (tmp_path / "fixed.yaml").write_text(without.replace("kind: as ", "kind: fixed ", 1))
+    switched = Session(load_config(tmp_path / "as.yaml"), strategy="fixed", seed=2)
+    loaded = load_config(tmp_path / "fixed.yaml")
+    assert loaded.markets[0].strategy.kind == "fixed"
+    as_file = Session(loaded, strategy="fixed", seed=2)
+    for run in (switched, as_file):
+        run.advance(run.start_ns + 60 * S)
+    assert switched.core.params.quote.fixed_half_spread_bps == as_file.core.params.quote.fixed_half_spread_bps
+    assert switched.trace().same_as(as_file.trace())
+    assert switched.core.stats.quotes_sent > 0
