@@ -37,7 +37,7 @@ from typing import Any
 import uvloop
 from prometheus_client import CollectorRegistry
 
-from mm_bot.app import journal_sync, open_journal
+from mm_bot.app import open_journal
 from mm_bot.config import load_config
 from mm_bot.engine.core_types import Cancel, Place
 from mm_bot.engine.ids import run_prefix
@@ -160,7 +160,7 @@ async def measure(
     decision = sorted(n / 1e3 for n in market.runner.decision_latency_ns)
     return {
         "seconds": seconds,
-        "synchronous": journal_sync(cfg),
+        "synchronous": cfg.journal.sqlite_synchronous,
         "loop": type(asyncio.get_running_loop()).__module__.split(".")[0],
         "client_rate_limit": rate_limit,
         "book_updates_read": len(probes.read_ns),

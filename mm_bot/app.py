@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import structlog
 from prometheus_client import CollectorRegistry
@@ -79,18 +79,11 @@ def config_hash(cfg: AppConfig) -> str:
     return hashlib.sha256(cfg.model_dump_json().encode()).hexdigest()[:16]
 
 
-def journal_sync(cfg: AppConfig) -> Literal["NORMAL", "FULL"]:
-    """SQLite's ``synchronous`` for the journal: ``auto`` is NORMAL (a crash loses no commit; after a
-    power loss the reconciliation finds what the last commits held)."""
-    return "NORMAL" if cfg.journal.synchronous == "auto" else cfg.journal.synchronous
-
-
 def open_journal(cfg: AppConfig, mode: str) -> Journal:
     """The mode's journal, refused with a config error naming it if another process holds it."""
-    key = "journal.live_path" if mode == "live" else "journal.paper_path"
-    path = Path(cfg.journal.live_path if mode == "live" else cfg.journal.paper_path)
+    key, path = cfg.journal.location(mode)
     try:
-        return Journal.open(path, synchronous=journal_sync(cfg))
+        return Journal.open(path, synchronous=cfg.journal.sqlite_synchronous)
     except JournalLocked as exc:
         raise ConfigError([(key, str(exc))], "run") from None
 

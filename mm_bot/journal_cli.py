@@ -145,13 +145,6 @@ def add_trades_parser(sub: Any) -> None:
     trades.add_argument("--market", default=None, metavar="SYMBOL", help="one market's fills, e.g. BTC/USDT")
 
 
-def journal_location(cfg: AppConfig, mode: str) -> tuple[str, Path]:
-    """The config key and path of ``mode``'s journal."""
-    if mode == "live":
-        return "journal.live_path", Path(cfg.journal.live_path)
-    return "journal.paper_path", Path(cfg.journal.paper_path)
-
-
 class _Unreadable(Exception):
     """No journal can be read where the config points; the message names the config key."""
 
@@ -160,7 +153,7 @@ class _Unreadable(Exception):
 def _journal(cfg: AppConfig, mode: str) -> Iterator[tuple[JournalReader, str]]:
     from mm_bot.journal import Journal, JournalError
 
-    key, path = journal_location(cfg, mode)
+    key, path = cfg.journal.location(mode)
     if not path.exists():
         raise _Unreadable(f"{key}: no journal at {path} (run mm-bot run --{mode} first)")
     try:
@@ -301,7 +294,7 @@ def start_fresh(cfg: AppConfig, mode: str) -> Path | None:
 
     from mm_bot.journal import JournalLocked
 
-    key, path = journal_location(cfg, mode)
+    key, path = cfg.journal.location(mode)
     old = _tag_and_unsettled(path) if mode == "live" else None
     try:
         moved = set_journal_aside(path, time.time_ns())

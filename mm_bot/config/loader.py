@@ -138,10 +138,7 @@ def check_writable_paths(
     ("paper" or "live"), ``summary_json`` and the report in ``report_dir``. Missing parent
     directories are created, as the run would; no journal, summary or report is created (a probe
     file in the directory is deleted at once)."""
-    if mode not in ("paper", "live"):
-        raise ValueError(f"mode must be 'paper' or 'live', got {mode!r}")
-    journal = cfg.journal.paper_path if mode == "paper" else cfg.journal.live_path
-    targets = [(f"journal.{mode}_path", Path(journal))]
+    targets = [cfg.journal.location(mode)]
     if summary_json is not None:
         targets.append(("--summary-json", summary_json))
     if report_dir is not None:

@@ -153,6 +153,17 @@ class JournalConfig(_Strict):
         _cross(_when(same, "live_path", "must differ from paper_path: paper and live journals are separate"))
         return self
 
+    def location(self, mode: str) -> tuple[str, Path]:
+        """The config key and path of ``mode``'s journal ("paper" or "live")."""
+        if mode not in ("paper", "live"):
+            raise ValueError(f"mode must be 'paper' or 'live', got {mode!r}")
+        return f"journal.{mode}_path", Path(self.live_path if mode == "live" else self.paper_path)
+
+    @property
+    def sqlite_synchronous(self) -> Literal["NORMAL", "FULL"]:
+        """SQLite's ``synchronous`` for the journal (``auto`` is NORMAL)."""
+        return "NORMAL" if self.synchronous == "auto" else self.synchronous
+
 
 class LoggingConfig(_Strict):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
