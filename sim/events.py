@@ -114,6 +114,7 @@ class ExchangeConfig:
     taker_fee_bps: float = 5.0
     market_protection_bps: float = 500.0
     fee_asset: FeeAsset = "quote"  # "received": a buy pays in the base it receives, a sell in quote
+    fee_decimals: int | None = None  # each fill's fee rounded to this many decimals, as charged (Binance: 8)
 
     def __post_init__(self) -> None:
         _require(self.order_latency_ns >= 0, f"order_latency_ns must be >= 0, got {self.order_latency_ns}")
@@ -128,6 +129,10 @@ class ExchangeConfig:
             _require(
                 math.isfinite(value) and -1e4 < value < 1e4, f"{name} must be in (-1e4, 1e4), got {value}"
             )
+        _require(
+            self.fee_decimals is None or 0 <= self.fee_decimals <= 15,
+            f"fee_decimals must be None or in [0, 15], got {self.fee_decimals}",
+        )
         _require(
             self.fee_asset in ("quote", "received"),
             f"fee_asset must be quote or received, got {self.fee_asset!r}",

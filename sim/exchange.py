@@ -407,6 +407,11 @@ class SimExchange:
             elif f.maker_remaining == 0 and f.maker_oid > 0:
                 self._bg_oid.pop(self._bg_cid.pop(f.maker_oid, ""), None)
 
+    def _charged(self, fee: float) -> float:
+        """The fee as the venue charges and reports it: at its precision, if it has one."""
+        digits = self.config.fee_decimals
+        return fee if digits is None else round(fee, digits)
+
     def _settle(self, owner: int, oid: int, side: int, f: Fill, notional: float, maker: bool, t: int) -> None:
         acct = self._by_owner[owner]
         bal = acct.balances
@@ -419,9 +424,9 @@ class SimExchange:
             return
         rate = self._fee[maker]
         if side > 0 and self._fee_in_base:  # a buy pays in the base it receives
-            fee_base, fee = base_qty * rate, 0.0
+            fee_base, fee = self._charged(base_qty * rate), 0.0
         else:
-            fee_base, fee = 0.0, notional * rate
+            fee_base, fee = 0.0, self._charged(notional * rate)
         bal[self._base] += side * base_qty - fee_base
         bal[self._quote] -= side * notional + fee
         order = self._orders[oid]

@@ -109,10 +109,12 @@ def symbol_exchange(
     maker_fee_bps: float,
     taker_fee_bps: float,
     fee_asset: FeeAsset,
+    fee_decimals: int | None = None,
 ) -> SimExchange:
     """One symbol's exchange behind an emulator: zero order and market-data latency (a command's
     outcome is known when it is submitted), a book snapshot every 100 ms, and each account holding
-    its own copy of the starting balances of the symbol's two assets."""
+    its own copy of the starting balances of the symbol's two assets. ``fee_decimals``: the precision
+    at which the venue charges (and reports) each fill's fee."""
     config = ExchangeConfig(
         instrument=Instrument(spec.base, spec.quote, float(spec.tick), float(spec.lot)),
         order_latency_ns=0,
@@ -122,6 +124,7 @@ def symbol_exchange(
         maker_fee_bps=maker_fee_bps,
         taker_fee_bps=taker_fee_bps,
         fee_asset=fee_asset,
+        fee_decimals=fee_decimals,
     )
     own = {a: v for a, v in starting_balances.items() if a in (spec.base, spec.quote)}
     balances = {name: dict(own) for name in accounts}

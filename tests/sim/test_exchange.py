@@ -230,6 +230,30 @@ def test_fees_in_the_received_asset_charge_a_buy_in_base_and_a_sell_in_quote() -
         ExchangeConfig(fee_asset="BNB")  # type: ignore[arg-type]
 
 
+def test_a_venue_with_a_fee_precision_charges_each_fee_as_it_reports_it() -> None:
+    """A venue charging fees at 5 decimals, 0.7 bp: a taker buy of 0.03 BTC owes 0.0000021 BTC,
+    charged 0; a taker sell of 0.01 BTC at 100.5 owes 0.00007035 USDT, charged 0.00007. The balances
+    move by exactly the fees the fills report."""
+    cfg = ExchangeConfig(
+        instrument=INST, order_latency_ns=L, md_latency_ns=MD, maker_fee_bps=0.7,
+        taker_fee_bps=0.7, fee_asset="received", fee_decimals=5,
+    )  # fmt: skip
+    ex = Taped(cfg, None, seed=0, accounts={"me": {"BTC": 10.0, "USDT": 100_000.0}})
+    bg(ex, "s", SELL, 202, 3, 0)
+    bg(ex, "b", BUY, 201, 1, 0)
+    ex.submit(place("buy", BUY, 202, 3, "ioc"), 1 * MS)
+    ex.submit(place("sell", SELL, 201, 1, "ioc"), 2 * MS)
+    ex.advance(60 * MS)
+    buy, sell = [e for e in ex.tape if isinstance(e, OwnFill)]
+    assert buy.fee_base == 0.0  # 0.03 BTC * 0.7 bp = 0.0000021 BTC: below 5 decimals
+    assert sell.fee_quote == 0.00007  # 1.005 USDT * 0.7 bp = 0.00007035 USDT
+    balances = ex.account("me")
+    assert balances["BTC"].total == pytest.approx(10.0 + 0.03 - buy.fee_base - 0.01, abs=1e-12)
+    assert balances["USDT"].total == pytest.approx(100_000.0 - 3.03 + 1.005 - sell.fee_quote, abs=1e-9)
+    with pytest.raises(ValueError, match="fee_decimals"):
+        ExchangeConfig(fee_decimals=-1)
+
+
 def test_fill_racing_a_cancel_gives_the_fill_and_a_cancel_reject() -> None:
     """Filled at the engine before our cancel arrives: we see OwnFill, then CancelRejected(unknown_order)."""
     ex = make()

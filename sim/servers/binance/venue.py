@@ -45,7 +45,7 @@ from sim.servers.binance.errors import BinanceError
 from sim.servers.binance.market import SymbolMarket
 from sim.servers.binance.orders import AccountOrders, BnOrder, Fill
 from sim.servers.binance.params import PlaceRequest, qty_lots_of
-from sim.servers.binance.wire import Json
+from sim.servers.binance.wire import AMOUNT_DECIMALS, Json
 from sim.servers.symbols import SymbolSpec, account_balances, symbol_exchange
 
 __all__ = ["Venue"]
@@ -89,6 +89,7 @@ class Venue:
             exchange = symbol_exchange(
                 spec, markets[spec.symbol], starting_balances, accounts, seed=seed + index, now_ns=now,
                 maker_fee_bps=maker_fee_bps, taker_fee_bps=taker_fee_bps, fee_asset=fee_asset,
+                fee_decimals=AMOUNT_DECIMALS,  # the balance moves by the commission it reports
             )  # fmt: skip
             self._markets[spec.id] = SymbolMarket(spec, exchange, index, len(specs))
         self.specs = {sid: m.spec for sid, m in self._markets.items()}  # by Binance symbol id

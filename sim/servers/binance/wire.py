@@ -21,6 +21,7 @@ Json = dict[str, Any]
 Level = tuple[int, int]  # (price_ticks, qty_lots)
 Balances = Mapping[str, tuple[float, float]]  # asset -> (free, locked)
 
+AMOUNT_DECIMALS: Final = 8  # Binance's amounts (commissions, balances) carry 8 decimals
 _PLACES: Final = Decimal("0.00000001")
 _ZERO: Final = "0.00000000"
 
@@ -44,7 +45,7 @@ def quote_text(spec: SymbolSpec, ticklots: int) -> str:
 
 
 def amount_text(value: float) -> str:
-    text = f"{value:.8f}"
+    text = f"{value:.{AMOUNT_DECIMALS}f}"
     return _ZERO if text == "-" + _ZERO else text
 
 
