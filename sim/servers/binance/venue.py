@@ -80,6 +80,7 @@ class Venue:
         self._clock = clock_ns
         self._on_market, self._on_user = on_market, on_user
         self.maker_fee_bps, self.taker_fee_bps = maker_fee_bps, taker_fee_bps
+        self._fee_asset = fee_asset
         self.starting_balances = dict(starting_balances)
         self.assets = sorted(set(starting_balances) | {a for s in specs for a in (s.base, s.quote)})
         self._orders = {name: AccountOrders() for name in accounts}
@@ -97,6 +98,11 @@ class Venue:
         self._rejected: dict[tuple[str, str, str], RejectReason] = {}
         self._next_order_id = 1
         self._next_client_id = 1
+
+    def _fee_asset_of(self, spec: SymbolSpec, side: Side) -> str:
+        """The asset a fill's commission is charged in, zero or not: a buy pays in the base it receives
+        with ``fee_asset="received"``; otherwise the quote."""
+        return spec.base if self._fee_asset == "received" and side is Side.BUY else spec.quote
 
     # ---------------------------------------------------------------------------------------- queries
     def market(self, symbol_id: str) -> SymbolMarket:
@@ -265,7 +271,7 @@ class Venue:
         if isinstance(ev, OwnFill):
             fill = Fill(
                 market.trade_id(ev.trade_id), order.order_id, spec.id, order.side, ev.price_ticks,
-                ev.qty_lots, ev.fee_base or ev.fee_quote, spec.base if ev.fee_base else spec.quote,
+                ev.qty_lots, ev.fee_base or ev.fee_quote, self._fee_asset_of(spec, order.side),
                 ev.liquidity == "maker", ev.exchange_ts_ns // 1_000_000,
             )  # fmt: skip
             order.apply_fill(fill)
