@@ -3,7 +3,9 @@ baseline, starting balances, decisions that did something), the metrics and the 
 
 The journal comes first and is the one that matters. What an event changed (fills, order states) and
 the intents of the orders it sends are committed in one transaction before any request starts: one
-commit per event, and an order is never sent unless its intent is stored. A journal that cannot be
+commit per event, and an order is never sent unless its intent is stored. What can wait is done in
+``report``, once the requests are out: buffering the decisions (a full buffer is written then) and
+the journal's WAL checkpoint. A journal that cannot be
 written stops trading: the first failure is kept in ``failure``, nothing more is written (the runner
 halts the core, cancels every order and stops), while metrics and logs go on.
 """
@@ -69,7 +71,19 @@ class Recorder:
     def report(
         self, event: Event, commands: list[Command], orders: list[Order], fills: list[OwnFill]
     ) -> None:
-        """The log lines and metrics of one event: after its requests have gone out, they can wait."""
+        """The decisions, log lines and metrics of one event, and the journal's checkpoint when due:
+        after its requests have gone out, they can wait."""
+        j = self._journal
+        if j is not None and self.failure is None:
+            try:
+                now = self._clock()
+                for d in _decisions(commands):
+                    j.record_decision(
+                        now, self.symbol, d.side, d.action.value, d.reason.value, d.price_ticks or None
+                    )
+                j.checkpoint_if_due()
+            except JournalError as exc:
+                self._failed(exc)
         self._log_lines(event, commands, fills)
         if self._metrics is not None:
             self._export(self._metrics, event, orders, fills)
@@ -104,8 +118,6 @@ class Recorder:
         if core.reconciler.baseline != self._baseline:
             self._baseline = dict(core.reconciler.baseline)
             j.set_starting_balances(self.symbol, core.reconciler.baseline, now)
-        for d in _decisions(commands):
-            j.record_decision(now, self.symbol, d.side, d.action.value, d.reason.value, d.price_ticks or None)
 
     def _failed(self, exc: JournalError) -> None:
         if self.failure is None:

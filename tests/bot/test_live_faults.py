@@ -2,12 +2,17 @@
 fault a real venue throws, each run checked against the venue's own record (its state JSON, and its
 trades and balances through ccxt): the fault was injected and the bot did what it should; no order
 was sent twice; nothing was left open; every fill was journaled once and the position is the
-venue's; no order was priced off a book we should not have trusted."""
+venue's; no order was priced off a book we should not have trusted.
+
+``python -m tests.bot.test_live_faults [SECONDS]`` prints the matrix (JSON lines) for a closing note."""
 
 from __future__ import annotations
 
 import json
+import sys
+import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,31 +46,91 @@ MATRIX: list[tuple[str, float, Check]] = [
 ]
 
 
-@pytest.mark.parametrize(("fault", "rate", "reaction"), MATRIX, ids=[f for f, _, _ in MATRIX])
-def test_fault(tmp_path: Path, fault: str, rate: float, reaction: Check) -> None:
+@dataclass
+class FaultRun:
+    """One run under a fault: the bot's summary of the market and the venue's own record."""
+
+    summary: dict[str, Any]  # the bot's summary of the market
+    venue: dict[str, Any]  # through ccxt, after the bot's exit
+    account: dict[str, Any]  # the emulator's state JSON for our account
+    injected: int
+    returncode: int
+    stderr: str
+    trade_ids: list[str]  # the journal's fills
+    position_lots: int  # the journal's
+
+    @property
+    def client_ids(self) -> list[str]:
+        return [o["clientOrderId"] for o in self.account["orders"]]
+
+
+def fault_run(tmp_path: Path, fault: str, rate: float, seconds: float = 6.0) -> FaultRun:
     journal, summary = tmp_path / "live.sqlite", tmp_path / "summary.json"
     with emulator(tmp_path, "--seed", "3", "--faults", f"{fault}={rate}") as (url, state):
         result = run_bot(
-            url, journal, "--duration", "6", "--summary-json", str(summary),
+            url, journal, "--duration", str(seconds), "--summary-json", str(summary),
             MM_BOT__execution__request_timeout_ms="1000", MM_BOT__markets__0__lockouts__after_fill_ms="100",
         )  # fmt: skip
         assert result.returncode == 0, result.stderr[-3000:]
         m = json.loads(summary.read_text())["markets"][SYMBOL]
-        venue = venue_view(url)  # through ccxt, after the bot's exit
-    account = json.loads(state.read_text())
-    injected = account["faults_injected"].get(fault, 0)
-    mine = account["accounts"]["main"]
-    assert injected > 0, f"{fault} was never injected"
+        venue = venue_view(url)
+    state_json = json.loads(state.read_text())
+    with Journal.open_readonly(journal) as reader:
+        trade_ids = sorted(f.trade_id for f in reader.fills(SYMBOL))
+        position_lots = reader.totals(SYMBOL).position_lots
+    return FaultRun(
+        m, venue, state_json["accounts"]["main"], state_json["faults_injected"].get(fault, 0),
+        result.returncode, result.stderr, trade_ids, position_lots,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(("fault", "rate", "reaction"), MATRIX, ids=[f for f, _, _ in MATRIX])
+def test_fault(tmp_path: Path, fault: str, rate: float, reaction: Check) -> None:
+    run = fault_run(tmp_path, fault, rate)
+    m, venue, mine = run.summary, run.venue, run.account
+    assert run.injected > 0, f"{fault} was never injected"
     assert reaction(m), (
         f"{fault}: {m['decision_reasons']} {m['venue']} {m['rejects']} {m['malformed_events']}"
     )
     assert venue["open_orders"] == [] and mine["open_orders"] == [] and m["open_orders_at_exit"] == 0
-    ids = [o["clientOrderId"] for o in mine["orders"]]
+    ids = run.client_ids
     assert ids and len(set(ids)) == len(ids), "an order was sent twice"
-    with Journal.open_readonly(journal) as reader:
-        trade_ids = sorted(f.trade_id for f in reader.fills(SYMBOL))
-        position_lots = reader.totals(SYMBOL).position_lots
-    assert trade_ids == sorted(str(t["id"]) for t in venue["trades"])
-    assert round((venue["balance"]["total"]["BTC"] - 1.0) / LOT) == position_lots
+    assert run.trade_ids == sorted(str(t["id"]) for t in venue["trades"])
+    assert round((venue["balance"]["total"]["BTC"] - 1.0) / LOT) == run.position_lots
     prices = [float(o["price"]) for o in mine["orders"]]
     assert max(prices) / min(prices) < 1.01, "an order was priced off an implausible book"
+
+
+def main() -> None:
+    """``python -m tests.bot.test_live_faults [SECONDS]``: the matrix as JSON lines, one run per fault
+    (10 s by default), with what the bot did and the checks of ``test_fault``."""
+    seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 10.0
+    for fault, rate, reaction in MATRIX:
+        with tempfile.TemporaryDirectory() as tmp:
+            run = fault_run(Path(tmp), fault, rate, seconds)
+        m, ids = run.summary, run.client_ids
+        prices = [float(o["price"]) for o in run.account["orders"]]
+        row = {
+            "fault": fault,
+            "rate": rate,
+            "injected": run.injected,
+            "orders": len(ids),
+            "sent_twice": len(ids) - len(set(ids)),
+            "fills": m["fills"],
+            "open_after_exit": len(run.venue["open_orders"]) + len(run.account["open_orders"]),
+            "journal_fills_are_venue_trades": run.trade_ids
+            == sorted(str(t["id"]) for t in run.venue["trades"]),
+            "position_is_venue_s": round((run.venue["balance"]["total"]["BTC"] - 1.0) / LOT)
+            == run.position_lots,
+            "price_range": round(max(prices) / min(prices), 5) if prices else None,
+            "reacted": reaction(m),
+            "gated": {k: v for k, v in m["decision_reasons"].items() if not k.startswith(("send(", "keep("))},
+            "venue": {k: v for k, v in m["venue"].items() if v},
+            "rejects": m["rejects"],
+            "malformed": {k: v for k, v in m["malformed_events"].items() if v},
+        }
+        print(json.dumps(row), flush=True)
+
+
+if __name__ == "__main__":
+    main()

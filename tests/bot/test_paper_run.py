@@ -4,6 +4,7 @@ metrics endpoint scraped over HTTP while it runs, the journal carried across a r
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -112,6 +113,11 @@ async def test_paper_run_quotes_fills_and_exits_clean(tmp_path: Path) -> None:
     assert m["decision_latency_us"]["samples"] > 0
     assert m["decision_latency_us"]["p50"] <= m["decision_latency_us"]["p99"]
     assert json.loads((tmp_path / "summary.json").read_text()) == summary
+    # each order journaled has the decision that sent it (recorded once its request was out)
+    with contextlib.closing(sqlite3.connect(tmp_path / "journal.sqlite")) as conn:
+        orders = conn.execute("SELECT COUNT(*) FROM orders").fetchone()[0]
+        sent = "SELECT COUNT(*) FROM decisions WHERE action IN ('send', 'replace')"
+        assert conn.execute(sent).fetchone()[0] == orders > 0
     # the live scrape, parsed with prometheus' own parser
     samples = {
         (s.name, tuple(sorted(s.labels.items()))): s.value
