@@ -11,7 +11,7 @@ daily loss baselines, so a restart knows its position and which orders the venue
   order tag at open, the starting balances and the daily loss baselines when first stored.
 - Checkpoints off the order path: ``checkpoint_if_due()`` checkpoints the WAL once enough rows were
   written; the runner calls it after an event's requests are out. SQLite's own checkpoint (kept as
-  a backstop, at four times that size, for a writer that never calls it) runs inside the commit that
+  a backstop, at several times that size, for a writer that never calls it) runs inside the commit that
   crosses its threshold, an order's intent commit, whose order its syncs then delayed by 2-5 ms.
 - One writer: ``Journal.open`` holds an exclusive ``flock`` on ``<path>.lock`` (holding its pid) until
   ``close()`` or the process's death; another writer, in any process, gets ``JournalLocked``.
@@ -92,7 +92,7 @@ class JournalWriteError(JournalError):
 
 
 _PENDING_NEW: Final = OrderState.PENDING_NEW.value
-_CHECKPOINT_ROWS: Final = 250  # about 1,000 pages (SQLite's default checkpoint) of the bot's writes
+_CHECKPOINT_ROWS: Final = 1_000  # about 650 WAL pages of the bot's writes (SQLite's default: 1,000)
 _BACKSTOP_PAGES: Final = 4_000
 _DecisionRow = tuple[int, str, int | None, str, str, int | None, str | None]
 

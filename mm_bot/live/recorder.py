@@ -5,9 +5,9 @@ The journal comes first and is the one that matters. What an event changed (fill
 the intents of the orders it sends are committed in one transaction before any request starts: one
 commit per event, and an order is never sent unless its intent is stored. What can wait is done in
 ``report``, once the requests are out: buffering the decisions (a full buffer is written then) and
-the journal's WAL checkpoint. A journal that cannot be
-written stops trading: the first failure is kept in ``failure``, nothing more is written (the runner
-halts the core, cancels every order and stops), while metrics and logs go on.
+the journal's WAL checkpoint. A journal that cannot be written stops trading: the first failure is
+kept in ``failure``, nothing more is written (the runner halts the core, cancels every order and
+stops), while metrics and logs go on.
 """
 
 from __future__ import annotations

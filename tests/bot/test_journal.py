@@ -319,10 +319,10 @@ def test_balances_snapshot_is_replaced_per_mode(tmp_path: Path) -> None:
 
 
 def test_the_wal_is_checkpointed_when_asked_not_inside_an_intents_commit(tmp_path: Path) -> None:
-    """400 intents (about 1,200 WAL pages, past SQLite's default checkpoint of 1,000) leave the
-    database file as the open left it: no intent's commit copied the WAL back. checkpoint_if_due,
-    which the runner calls once its requests are out, does; not inside a batch, not when little is
-    new."""
+    """400 intents, each its own commit (about 1,200 WAL pages, past SQLite's default checkpoint of
+    1,000), leave the database file as the open left it: no intent's commit copied the WAL back.
+    checkpoint_if_due, which the runner calls once its requests are out, does once 1,000 rows are
+    new; not inside a batch, not when little is new."""
     path = tmp_path / "j.sqlite"
     with Journal.open(path) as journal:
         journal.start_session("live", "test", 0)
@@ -331,14 +331,15 @@ def test_the_wal_is_checkpointed_when_asked_not_inside_an_intents_commit(tmp_pat
             journal.record_order_intent(OrderRequest(f"c{n}", Side.BUY, 1000 + n, 5), BTC.symbol, n)
         assert path.stat().st_size == opened_size
         with journal.batch():
-            journal.update_order_state("c0", OrderState.OPEN, 500)
+            for n in range(400, 1000):
+                journal.record_order_intent(OrderRequest(f"c{n}", Side.BUY, 1000 + n, 5), BTC.symbol, n)
             assert journal.checkpoint_if_due() is False  # its transaction is open
         assert journal.checkpoint_if_due() is True
         assert path.stat().st_size > opened_size
-        conn = reader(path)  # the rows are in the database file now, the WAL restarts from its start
-        assert conn.execute("SELECT COUNT(*) FROM orders").fetchone() == (400,)
+        conn = reader(path)  # every row still there
+        assert conn.execute("SELECT COUNT(*) FROM orders").fetchone() == (1000,)
         conn.close()
-        journal.update_order_state("c1", OrderState.OPEN, 501)
+        journal.update_order_state("c1", OrderState.OPEN, 1001)
         assert journal.checkpoint_if_due() is False  # one row since: nothing worth a checkpoint
 
 
