@@ -1,5 +1,6 @@
-"""Per-account bookkeeping of ``SimExchange``: balances, open orders, the funds they lock, and the
-history of finished orders and fills that ``order_status`` and ``fills`` answer from.
+"""Per-account bookkeeping of ``SimExchange``: balances, open orders, the funds they lock, the fees
+a fill is charged, and the history of finished orders and fills that ``order_status`` and ``fills``
+answer from.
 
 Units: prices are integer ticks, quantities integer lots, balances floats in asset units. The funds
 rule (stated with the others in ``sim.exchange``): ``available = total - locked``; an open buy locks
@@ -116,3 +117,34 @@ class Funds:
         locked_base, locked_quote = self.locked(acct)
         locks = {self.base: locked_base, self.quote: locked_quote}
         return {a: AssetBalance(total, locks.get(a, 0.0)) for a, total in acct.balances.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class Fees:
+    """What one fill of an account is charged: the maker or taker rate, on the base a buy receives
+    (``fee_asset="received"``) or else on the quote notional, rounded as the venue reports it
+    (``fee_decimals``)."""
+
+    maker: float  # a fraction of the notional: bps / 1e4
+    taker: float
+    in_base_on_buys: bool
+    decimals: int | None
+
+    @classmethod
+    def of(cls, maker_bps: float, taker_bps: float, fee_asset: str, decimals: int | None = None) -> Fees:
+        return cls(maker_bps / 1e4, taker_bps / 1e4, fee_asset == "received", decimals)
+
+    @property
+    def buy_lock(self) -> float:
+        """What an open buy locks per unit of notional: enough for its fee whichever way it fills."""
+        return 1.0 + max(self.maker, self.taker, 0.0)
+
+    def charge(self, side: int, maker: bool, base_qty: float, notional: float) -> tuple[float, float]:
+        """(fee in base, fee in quote) of a fill of ``base_qty`` for ``notional`` on ``side``."""
+        rate = self.maker if maker else self.taker
+        if side > 0 and self.in_base_on_buys:
+            return self._charged(base_qty * rate), 0.0
+        return 0.0, self._charged(notional * rate)
+
+    def _charged(self, fee: float) -> float:
+        return fee if self.decimals is None else round(fee, self.decimals)

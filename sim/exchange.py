@@ -48,7 +48,7 @@ from collections import deque
 from collections.abc import Mapping
 from typing import Final, Literal
 
-from sim.accounts import Account, Funds, Order
+from sim.accounts import Account, Fees, Funds, Order
 from sim.admission import market_limit, reject_reason, rejected
 from sim.book import Fill, OrderBook, Side, TimeInForce
 from sim.events import (
@@ -113,10 +113,9 @@ class SimExchange:
         self._tick_lot = inst.tick_size * inst.lot_size
         self._lot = inst.lot_size
         self._ol, self._ml = config.order_latency_ns, config.md_latency_ns
-        buy_lock = 1.0 + max(config.maker_fee_bps, config.taker_fee_bps, 0.0) / 1e4
-        self._funds = Funds(inst.base, inst.quote, inst.lot_size, self._tick_lot, buy_lock)
-        self._fee = {True: config.maker_fee_bps / 1e4, False: config.taker_fee_bps / 1e4}
-        self._fee_in_base = config.fee_asset == "received"
+        fees = Fees.of(config.maker_fee_bps, config.taker_fee_bps, config.fee_asset, config.fee_decimals)
+        self._funds = Funds(inst.base, inst.quote, inst.lot_size, self._tick_lot, fees.buy_lock)
+        self._fees = fees
         self.book = OrderBook()
         self._accounts: dict[str, Account] = {BACKGROUND: Account(BACKGROUND, 0, {})}
         for name, balances in (accounts or {}).items():
@@ -407,11 +406,6 @@ class SimExchange:
             elif f.maker_remaining == 0 and f.maker_oid > 0:
                 self._bg_oid.pop(self._bg_cid.pop(f.maker_oid, ""), None)
 
-    def _charged(self, fee: float) -> float:
-        """The fee as the venue charges and reports it: at its precision, if it has one."""
-        digits = self.config.fee_decimals
-        return fee if digits is None else round(fee, digits)
-
     def _settle(self, owner: int, oid: int, side: int, f: Fill, notional: float, maker: bool, t: int) -> None:
         acct = self._by_owner[owner]
         bal = acct.balances
@@ -422,11 +416,7 @@ class SimExchange:
             if maker and f.maker_remaining == 0 and oid > 0:
                 self._bg_oid.pop(self._bg_cid.pop(oid, ""), None)
             return
-        rate = self._fee[maker]
-        if side > 0 and self._fee_in_base:  # a buy pays in the base it receives
-            fee_base, fee = self._charged(base_qty * rate), 0.0
-        else:
-            fee_base, fee = 0.0, self._charged(notional * rate)
+        fee_base, fee = self._fees.charge(side, maker, base_qty, notional)
         bal[self._base] += side * base_qty - fee_base
         bal[self._quote] -= side * notional + fee
         order = self._orders[oid]

@@ -32,9 +32,8 @@ our orders meets a trade on its own: two of ours at one price each see the whole
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Literal
 
-from sim.accounts import Account, Funds, Order
+from sim.accounts import Account, Fees, Funds, Order
 from sim.admission import market_limit, reject_reason, rejected
 from sim.book import Side
 from sim.events import (
@@ -54,7 +53,6 @@ from sim.replay.queue import QueueModel, QueuePosition, arrive, filled
 
 __all__ = ["OwnOrders", "Resting"]
 
-FeeAsset = Literal["quote", "received"]
 Push = Callable[[int, Event], None]
 
 
@@ -81,20 +79,16 @@ class OwnOrders:
         accounts: Mapping[str, Mapping[str, float]],
         push: Push,
         *,
-        maker_fee_bps: float,
-        taker_fee_bps: float,
-        fee_asset: FeeAsset,
+        fees: Fees,
         market_protection_bps: float,
     ) -> None:
         self.queue = queue
         self._push = push
         self._base, self._quote = instrument.base, instrument.quote
         self._lot = instrument.lot_size
-        self._tick_lot = instrument.tick_size * instrument.lot_size
-        buy_lock = 1.0 + max(maker_fee_bps, taker_fee_bps, 0.0) / 1e4
-        self.funds = Funds(instrument.base, instrument.quote, instrument.lot_size, self._tick_lot, buy_lock)
-        self._rate = {True: maker_fee_bps / 1e4, False: taker_fee_bps / 1e4}
-        self._fee_in_base = fee_asset == "received"
+        self._tick_lot = tick_lot = instrument.tick_size * instrument.lot_size
+        self.funds = Funds(instrument.base, instrument.quote, instrument.lot_size, tick_lot, fees.buy_lock)
+        self._fees = fees
         self._band = market_protection_bps / 1e4
         self.accounts: dict[str, Account] = {}
         for name, balances in accounts.items():
@@ -228,11 +222,7 @@ class OwnOrders:
         side = order.side
         notional = price * lots * self._tick_lot
         base_qty = lots * self._lot
-        rate = self._rate[maker]
-        if side > 0 and self._fee_in_base:
-            fee_base, fee = base_qty * rate, 0.0
-        else:
-            fee_base, fee = 0.0, notional * rate
+        fee_base, fee = self._fees.charge(side, maker, base_qty, notional)
         bal[self._base] += side * base_qty - fee_base
         bal[self._quote] -= side * notional + fee
         order.remaining -= lots

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from itertools import count
 from typing import Final, Literal
 
-from sim.accounts import Account
+from sim.accounts import Account, Fees
 from sim.book import Side
 from sim.data.events import BOOK_GAP_EVENT, DEPTH_CLEAR_EVENT, DEPTH_EVENT, DEPTH_SNAPSHOT_EVENT
 from sim.events import (
@@ -39,6 +39,7 @@ from sim.events import (
     CancelAll,
     CancelOrder,
     Command,
+    FeeAsset,
     Instrument,
     OpenOrder,
     OrderRecord,
@@ -50,7 +51,7 @@ from sim.events import Event as SimEvent
 from sim.exchange import TimeWentBackwards
 from sim.replay.depth import SideBook
 from sim.replay.events import BookKnown, BookUnknown
-from sim.replay.orders import FeeAsset, OwnOrders
+from sim.replay.orders import OwnOrders
 from sim.replay.queue import QueueModel
 from sim.replay.tape import DEPTH, GAP, SNAPSHOT, TRADE, Chunk, Tape
 
@@ -126,9 +127,7 @@ class ReplayVenue:
             queue,
             accounts,
             self._push,
-            maker_fee_bps=config.maker_fee_bps,
-            taker_fee_bps=config.taker_fee_bps,
-            fee_asset=config.fee_asset,
+            fees=Fees.of(config.maker_fee_bps, config.taker_fee_bps, config.fee_asset),
             market_protection_bps=config.market_protection_bps,
         )
 
