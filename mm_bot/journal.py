@@ -231,11 +231,11 @@ class Journal(JournalReader):
         """Checkpoint the WAL (PASSIVE: it never waits for a reader) if ``_CHECKPOINT_ROWS`` rows were
         written since the last one and no transaction is open; True if it did."""
         conn = self._conn
-        if conn.in_transaction or conn.total_changes - self._changes_at_checkpoint < _CHECKPOINT_ROWS:
-            return False
-        with self._writes():
+        with self._writes():  # a closed journal, too, raises JournalWriteError
+            if conn.in_transaction or conn.total_changes - self._changes_at_checkpoint < _CHECKPOINT_ROWS:
+                return False
             conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
-        self._changes_at_checkpoint = conn.total_changes
+            self._changes_at_checkpoint = conn.total_changes
         return True
 
     def _execute(self, sql: str, params: tuple[object, ...]) -> sqlite3.Cursor:

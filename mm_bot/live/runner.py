@@ -175,9 +175,15 @@ class MarketRunner:
         commands = self.core.on_event(event, now_ns)
         if self.observer is not None:
             self.observer(event, now_ns)
+        self._send(event, commands, received_ns)
+
+    def _send(self, event: Event, commands: list[Command], received_ns: int | None) -> None:
+        """Journal what ``event`` changed and the intents of ``commands``, start their requests, and
+        leave the rest of the recording (decisions, checkpoint, logs, metrics) until they are written
+        (their tasks run first)."""
         orders, fills = self._recorder.journal(commands)
         self._execute(commands, received_ns, self._recorder.failure is None)
-        if commands:  # log and count once the requests have been written (their tasks run first)
+        if commands:
             asyncio.get_running_loop().call_soon(self._recorder.report, event, commands, orders, fills)
         else:
             self._recorder.report(event, commands, orders, fills)
@@ -225,8 +231,7 @@ class MarketRunner:
         core.halt(core.halted or Reason.SHUTDOWN)
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(self.settings.shutdown_timeout_s):
-                commands = core.cancel_all(self._clock())
-                self._execute(commands, None, self._recorder.record(Tick(self._clock()), commands))
+                self._send(Tick(self._clock()), core.cancel_all(self._clock()), None)
                 await self._settle(pump)
                 await self._reconcile_until_answered(pump)
         for task in list(self._requests):  # time is up: what is still on the way is abandoned

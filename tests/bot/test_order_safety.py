@@ -18,6 +18,7 @@ from mm_bot.engine.ids import ClientOrderIds
 from mm_bot.engine.market import MarketCore
 from mm_bot.engine.reasons import Reason
 from mm_bot.errors import TransientVenueError
+from mm_bot.journal import Journal
 from mm_bot.live.runner import MarketRunner, RunnerSettings
 from mm_bot.model import OrderRequest, OwnFill, Side, VenueEvent
 from mm_bot.wiring import market_params
@@ -473,3 +474,34 @@ async def test_the_shutdown_reconciliation_is_tried_again_when_the_venue_fails_i
         await wait_for(lambda: venue.faults.lost_fills == 0)
         venue.failures = 2
     assert core.ledger.position_lots == venue.position_lots() == half
+
+
+async def test_the_shutdown_sends_its_cancels_before_the_journal_s_housekeeping(tmp_path: Path) -> None:
+    """Stopping, the cancels of our resting quotes go out before the decisions are buffered and the
+    journal's WAL checkpoint runs: that housekeeping waits for the requests, at shutdown as when
+    trading (a checkpoint's syncs must not hold a kill switch's cancels)."""
+    core, venue = build()
+    steps: list[tuple[str, bool]] = []  # (what, whether the core was stopping by then)
+
+    class Watched(Journal):
+        def checkpoint_if_due(self) -> bool:
+            steps.append(("housekeeping", core.halted is not None))
+            return super().checkpoint_if_due()
+
+    cancel = venue.cancel
+
+    async def watched_cancel(client_order_id: str) -> None:
+        steps.append(("cancel_sent", core.halted is not None))
+        await cancel(client_order_id)
+
+    venue.cancel = watched_cancel  # type: ignore[method-assign]
+    with Watched.open(tmp_path / "journal.sqlite") as journal:
+        runner = MarketRunner(core, venue, clock_ns=clock_ns, journal=journal, settings=SETTINGS)
+        stop = asyncio.Event()
+        task = asyncio.create_task(runner.run(stop))
+        await wait_for(lambda: settled(core))
+        stop.set()
+        assert await task == 0
+    stopping = [what for what, halted in steps if halted]
+    assert "cancel_sent" in stopping and "housekeeping" in stopping
+    assert stopping.index("cancel_sent") < stopping.index("housekeeping"), stopping

@@ -116,8 +116,8 @@ async def test_paper_run_quotes_fills_and_exits_clean(tmp_path: Path) -> None:
     # each order journaled has the decision that sent it (recorded once its request was out)
     with contextlib.closing(sqlite3.connect(tmp_path / "journal.sqlite")) as conn:
         orders = conn.execute("SELECT COUNT(*) FROM orders").fetchone()[0]
-        sent = "SELECT COUNT(*) FROM decisions WHERE action IN ('send', 'replace')"
-        assert conn.execute(sent).fetchone()[0] == orders > 0
+        placing = "SELECT COUNT(*) FROM decisions WHERE action IN ('send', 'replace')"
+        assert conn.execute(placing).fetchone()[0] == orders > 0
     # the live scrape, parsed with prometheus' own parser
     samples = {
         (s.name, tuple(sorted(s.labels.items()))): s.value
