@@ -18,6 +18,7 @@ from mm_bot.journal import (
     SCHEMA_VERSION,
     Journal,
     JournalError,
+    JournalWriteError,
     LedgerTotals,
     utc_day,
 )
@@ -341,6 +342,8 @@ def test_the_wal_is_checkpointed_when_asked_not_inside_an_intents_commit(tmp_pat
         conn.close()
         journal.update_order_state("c1", OrderState.OPEN, 1001)
         assert journal.checkpoint_if_due() is False  # one row since: nothing worth a checkpoint
+    with pytest.raises(JournalWriteError):  # closed: a journal error the recorder handles, not sqlite's
+        journal.checkpoint_if_due()
 
 
 def test_decisions_are_written_in_batches(tmp_path: Path) -> None:
