@@ -156,8 +156,12 @@ class MarketRunner:
         done, _ = await asyncio.wait({getter, *also}, timeout=wait_s, return_when=asyncio.FIRST_COMPLETED)
         if getter not in done:
             getter.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            try:
                 await getter
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():  # we are cancelled too, not only the wait
+                    raise
         if getter.done() and not getter.cancelled():
             return getter.result()
         for fut in done:

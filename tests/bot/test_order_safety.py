@@ -15,7 +15,7 @@ from structlog.testing import capture_logs
 
 from mm_bot.config import load_config
 from mm_bot.engine.ids import ClientOrderIds
-from mm_bot.engine.market import MarketCore
+from mm_bot.engine.market import Event, MarketCore
 from mm_bot.engine.reasons import Reason
 from mm_bot.errors import TransientVenueError
 from mm_bot.journal import Journal
@@ -505,3 +505,27 @@ async def test_the_shutdown_sends_its_cancels_before_the_journal_s_housekeeping(
     stopping = [what for what, halted in steps if halted]
     assert "cancel_sent" in stopping and "housekeeping" in stopping
     assert stopping.index("cancel_sent") < stopping.index("housekeeping"), stopping
+
+
+async def test_a_cancel_landing_as_the_runner_stops_waiting_for_events_is_not_swallowed() -> None:
+    """The runner's task is cancelled (a sibling crashed) in the one loop iteration in which its wait
+    for the next event has timed out and it is winding that wait down: the cancellation must go on,
+    not be taken for the wait's own. (Swallowed, the runner traded on, and CI once hung on
+    ``test_a_cancelled_runner_still_cancels_its_orders``.)"""
+    core, venue = build()
+    runner = MarketRunner(core, venue, clock_ns=clock_ns, settings=SETTINGS)
+
+    class CancelsItsWaiter(asyncio.Queue[tuple[int, Event]]):
+        async def get(self) -> tuple[int, Event]:
+            try:
+                return await super().get()
+            except asyncio.CancelledError:  # the runner gave up waiting: cancel it right then
+                waiter.cancel()
+                raise
+
+    runner._queue = CancelsItsWaiter()
+    runner._next_tick = asyncio.get_running_loop().time() + 0.05  # wait 50 ms for an event
+    waiter = asyncio.create_task(runner._next_event())
+    with pytest.raises(asyncio.CancelledError):
+        await waiter
+    assert waiter.cancelled()
