@@ -92,7 +92,7 @@ class JournalWriteError(JournalError):
 
 
 _PENDING_NEW: Final = OrderState.PENDING_NEW.value
-_CHECKPOINT_ROWS: Final = 1_000  # about 650 WAL pages of the bot's writes (SQLite's default: 1,000)
+_CHECKPOINT_ROWS: Final = 1_000  # 1,100-1,400 WAL pages of a live run's writes (SQLite's default: 1,000)
 _BACKSTOP_PAGES: Final = 4_000
 _DecisionRow = tuple[int, str, int | None, str, str, int | None, str | None]
 
