@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Final, Literal
 
 from sim.book import Side
-from sim.events import AssetBalance, OpenOrder, OrderRecord, OwnFill, PlaceOrder
+from sim.events import AssetBalance, FeeAsset, OpenOrder, OrderRecord, OwnFill, PlaceOrder
 
 HISTORY: Final = 100_000  # finished orders and fills kept per account for order_status / fills
 
@@ -131,7 +131,7 @@ class Fees:
     decimals: int | None
 
     @classmethod
-    def of(cls, maker_bps: float, taker_bps: float, fee_asset: str, decimals: int | None = None) -> Fees:
+    def of(cls, maker_bps: float, taker_bps: float, fee_asset: FeeAsset, decimals: int | None = None) -> Fees:
         return cls(maker_bps / 1e4, taker_bps / 1e4, fee_asset == "received", decimals)
 
     @property
