@@ -14,8 +14,13 @@ ticks), filled and cancelled, so every kind of update occurs
   ``p99_us``, ... are the medians over the replays, each replay's figures are under ``replays``.
   ``host_ref_us`` times a fixed pure-Python workload after each replay (median): the host's speed
   while the replays ran, to compare runs taken at different times on a shared machine.
+- ``after_idle``: the first ``--idle-books`` book updates of the stream replayed once more, with the
+  process asleep for ``--idle-ms`` (50) before each book, as a live bot sleeps between a venue's
+  messages; beside it ``hot``, the same books' figures from that replay's tight-loop twin. On a VM an
+  idle CPU wakes slowly and cold: this is what a quiet live process pays per decision.
 
-Usage: ``python bench/decide_bench.py [--json] [--seconds S] [--config PATH]``
+Usage: ``python bench/decide_bench.py [--json] [--seconds S] [--replays N] [--idle-ms MS]
+[--idle-books N] [--config PATH]``
 """
 
 from __future__ import annotations
@@ -32,14 +37,19 @@ from mm_bot.backtest.driver import Driver
 from mm_bot.config import AppConfig, MarketConfig, load_config
 from mm_bot.engine.ids import ClientOrderIds
 from mm_bot.engine.market import MarketCore
+from mm_bot.model import BookSnapshot
 from mm_bot.wiring import market_params, refresh_interval_s, sim_exchange
 
 START_NS = 1_700_000_000 * 1_000_000_000
 
 
-def run(config_path: str, seconds: float, replays: int = 5) -> dict[str, Any]:
+def run(
+    config_path: str, seconds: float, replays: int = 5, idle_ms: float = 50.0, idle_books: int = 300
+) -> dict[str, Any]:
     cfg = load_config(config_path)
-    return _run(cfg, cfg.markets[0], seconds, replays)
+    out = _run(cfg, cfg.markets[0], seconds, replays)
+    out["after_idle"] = after_idle(cfg, cfg.markets[0], out.pop("recorded"), idle_ms, idle_books)
+    return out
 
 
 def new_core(cfg: AppConfig, mcfg: MarketConfig) -> MarketCore:
@@ -65,8 +75,8 @@ def _run(cfg: AppConfig, mcfg: MarketConfig, seconds: float, replays: int) -> di
 
     refresh_ns = round(refresh_interval_s(mcfg) * 1e9)
     Driver(core, exchange, account="me", refresh_ns=refresh_ns, step=timed).run_until(end_ns)
-    # The recorded stream is held in memory for the replays: move it out of the collector's way, as the
-    # app does with what it builds at start (one gc.freeze()), so replays time the core, not the heap.
+    # The recorded stream is held in memory for the replays: move it out of the collector's way
+    # (gc.freeze()), so the replays time the core, not collections of the recorded stream.
     gc.collect()
     gc.freeze()
     # Replays: the same events and times into fresh cores, nothing else running in between.
@@ -94,6 +104,38 @@ def _run(cfg: AppConfig, mcfg: MarketConfig, seconds: float, replays: int) -> di
         "events": dict(kinds),
         "fills": core.ledger.fills,
         "quotes_sent": core.stats.quotes_sent,
+        "recorded": recorded,
+    }
+
+
+def after_idle(
+    cfg: AppConfig, mcfg: MarketConfig, recorded: list[tuple[Any, int]], idle_ms: float, books: int
+) -> dict[str, Any]:
+    """The stream up to its ``books``-th book update fed to two fresh cores: one in a tight loop,
+    one asleep ``idle_ms`` before each book. Both make the same decisions; the book updates are timed."""
+    perf = time.perf_counter_ns
+    timed_books: dict[bool, list[int]] = {False: [], True: []}
+    for idle in (False, True):
+        replay_core = new_core(cfg, mcfg)
+        replay_core.start(START_NS)
+        seen = 0
+        for event, now in recorded:
+            is_book = isinstance(event, BookSnapshot)
+            if is_book:
+                seen += 1
+                if seen > books:
+                    break
+                if idle:
+                    time.sleep(idle_ms / 1e3)
+            t0 = perf()
+            replay_core.on_event(event, now)
+            if is_book:
+                timed_books[idle].append(perf() - t0)
+    return {
+        "idle_ms": idle_ms,
+        "books": len(timed_books[True]),
+        "hot": _pcts(timed_books[False]),
+        "idle": _pcts(timed_books[True]),
     }
 
 
@@ -134,8 +176,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=600.0, help="simulated seconds (default 600)")
     parser.add_argument("--config", default="config.yaml")
     parser.add_argument("--replays", type=int, default=5, help="replays of the stream (default 5)")
+    parser.add_argument("--idle-ms", type=float, default=50.0, help="sleep before each book (default 50)")
+    parser.add_argument("--idle-books", type=int, default=300, help="books replayed after idle (default 300)")
     args = parser.parse_args()
-    result = run(args.config, args.seconds, args.replays)
+    result = run(args.config, args.seconds, args.replays, args.idle_ms, args.idle_books)
     print(json.dumps(result) if args.json else json.dumps(result, indent=2))
 
 
