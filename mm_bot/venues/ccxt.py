@@ -220,14 +220,14 @@ class CcxtVenue:
 
     async def _fills_between(self, start_ms: int, end_ms: int) -> list[OwnFill]:
         """One window of our fills (both ends inclusive), page by page."""
-        seen: set[str] = set()
+        seen: set[tuple[str, str]] = set()  # (order id, trade id): a self-trade is one trade, two fills
         out: list[OwnFill] = []
         while True:
             query = {"endTime": end_ms}
             trades = await self._call(self._ex.fetch_my_trades(self._symbol, start_ms, 1000, query))
-            fresh = [t for t in trades if str(t.get("id")) not in seen]
+            fresh = [t for t in trades if (str(t.get("order")), str(t.get("id"))) not in seen]
             for trade in fresh:
-                seen.add(str(trade.get("id")))
+                seen.add((str(trade.get("order")), str(trade.get("id"))))
                 cid = await self._client_id_of_order(str(trade.get("order")))
                 fill = self._convert("fill", tr.own_fill, trade, cid, self._clock()) if cid else None
                 if fill is not None:
@@ -379,7 +379,8 @@ class CcxtVenue:
 
     def _on_fill(self, trade: dict[str, Any], cid: str) -> None:
         trade_id = str(trade.get("id") or "")
-        if not cid.startswith(self._tag) or not trade_id or not self._fills.add(trade_id):
+        # A trade id alone is not a fill: a self-trade gives both of our orders the same one.
+        if not cid.startswith(self._tag) or not trade_id or not self._fills.add((cid, trade_id)):
             return
         fill = self._convert("fill", tr.own_fill, trade, cid, self._clock())
         if fill is not None:

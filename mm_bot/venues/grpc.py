@@ -363,7 +363,7 @@ class GrpcVenue:
             if (
                 fill is not None
                 and fill.client_order_id.startswith(self._tag)
-                and self._fills.add(fill.trade_id)
+                and self._fills.add((fill.client_order_id, fill.trade_id))  # a self-trade: 2 fills, 1 id
             ):
                 self._queue.put_nowait(fill)
 

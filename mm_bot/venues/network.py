@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable
 from typing import Any
 
 from mm_bot.errors import RateLimited, TransientVenueError, UnknownOrder
@@ -52,10 +52,10 @@ class Recent:
     """The last ``size`` keys seen: ``add`` says whether a key is new."""
 
     def __init__(self, size: int = 10_000) -> None:
-        self._keys: OrderedDict[str, None] = OrderedDict()
+        self._keys: OrderedDict[Hashable, None] = OrderedDict()
         self._size = size
 
-    def add(self, key: str) -> bool:
+    def add(self, key: Hashable) -> bool:
         if key in self._keys:
             return False
         self._keys[key] = None
