@@ -6,8 +6,9 @@ Rules it keeps:
 - The table learns about a place or cancel when the command is emitted, before it is sent.
 - A place whose outcome is unknown (timeout, transport error) stays ``PENDING_NEW``, counted as
   exposure, and is looked up by client id (``QueryOrder``) once one request timeout has passed since it
-  was sent: by then the request is no longer travelling (venues refuse requests older than their
-  receive window), so "not found" means it never took effect. Nothing is ever resent blindly.
+  was sent: by then the request is no longer travelling (the venue refuses a request older than its
+  receive window, which the adapter keeps inside the request timeout: ``ccxt_client.receive_window_ms``),
+  so "not found" means it never took effect. Nothing is ever resent blindly.
 - An order that waits for its ack longer than the request timeout is looked up the same way.
 - A cancel that gets no answer is sent again every ``cancel_retry_ns``; after ``cancel_max_retries``
   the order is looked up. If the venue says it is still open, the chase starts again: a cancel is

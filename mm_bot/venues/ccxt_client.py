@@ -46,6 +46,15 @@ def _rebase_all(urls: Any, endpoint: str) -> Any:
     return urls
 
 
+def receive_window_ms(timeout_ms: int) -> int:
+    """The ``recvWindow`` our signed requests carry: the venue refuses a request older than this, so it
+    must end inside the request timeout. After one timeout the order manager takes "not found" as
+    "never took effect" (``engine.order_manager``); ccxt's own 10 s would let a place held up in the
+    network open an order after that. The margin (a fifth of the timeout, at most 1 s) covers the
+    time between the order's emission and its signing, and drift of the clock offset ccxt measured."""
+    return max(1, timeout_ms - min(timeout_ms // 5, 1000))
+
+
 def make_exchange(
     exchange_id: str,
     *,
@@ -66,7 +75,7 @@ def make_exchange(
         "secret": api_secret,
         "timeout": timeout_ms,
         "enableRateLimit": rate_limit,
-        "options": dict(OPTIONS),
+        "options": {**OPTIONS, "recvWindow": receive_window_ms(timeout_ms)},
     }
     if password is not None:
         config["password"] = password

@@ -25,6 +25,7 @@ from mm_bot.model import (
     Instrument,
     Liquidity,
     OrderRequest,
+    OrderStatus,
     OrderType,
     OwnFill,
     Side,
@@ -285,4 +286,30 @@ async def test_fills_of_days_ago_are_asked_for_a_day_at_a_time() -> None:
                 )
         finally:
             await other.close()
+            await venue.close()
+
+
+async def test_a_place_that_arrives_after_our_timeout_is_refused_by_the_venue() -> None:
+    """The order manager reads "not found" one request timeout after a place as "never took effect".
+    That holds only if the venue refuses a request older than that: ccxt signs every request with
+    ``recvWindow`` 10000 ms, so a place held up 1.5 s in the network (``late_arrival``), long after a
+    500 ms timeout and a "not found" lookup, still opened an order (found in review). The client's
+    receive window now stays inside its request timeout."""
+    async with Emulator(EmulatorOptions(seed=2, timeout_delay_s=1.5)) as emu:
+        client = make_exchange(
+            "binance", api_key=emu.api_key, api_secret=emu.api_secret, endpoint=emu.base_url, timeout_ms=500
+        )
+        venue = CcxtVenue(client, INST, tag="mm", retry_delay_s=0.05, start_timeout_s=5.0)
+        await venue.start()
+        try:
+            emu.faults.trigger("late_arrival", on="POST /api/v3/order")
+            request = OrderRequest("mmlate0001", Side.BUY, 5_000_000, 100, OrderType.POST_ONLY)
+            with pytest.raises(TransientVenueError):
+                await venue.place(request)
+            assert emu.faults.injected["late_arrival"] == 1
+            assert (await venue.order_status(request.client_order_id)).status is OrderStatus.NOT_FOUND
+            await asyncio.sleep(2.0)  # the held request has reached the venue by now
+            assert (await venue.order_status(request.client_order_id)).status is OrderStatus.NOT_FOUND
+            assert await venue.open_orders() == []
+        finally:
             await venue.close()

@@ -35,6 +35,7 @@ def venue_count(*names: str) -> Check:
 MATRIX: list[tuple[str, float, Check]] = [
     # (fault, rate: per request or per second, what the bot must have done about it)
     ("timeout_after_commit", 0.1, venue_count("place_unknown", "cancel_failed", "reconcile_failed")),
+    ("late_arrival", 0.1, venue_count("place_unknown", "cancel_failed")),
     ("http_429", 0.05, reasons_with("rate_limited")),
     ("http_418", 0.03, reasons_with("rate_limited")),
     ("http_503", 0.1, venue_count("place_unknown", "cancel_failed", "reconcile_failed", "status_queries")),

@@ -3,10 +3,13 @@ injected (the engine, with triggers and seeded draws, is ``sim.servers.faults``)
 
 Request faults (a probability per request, 0..1): ``timeout_after_commit`` (an order or cancel takes
 effect but its reply is held ``timeout_delay_s``, past the client's timeout; dropped if the client
-goes away), ``http_429`` (429, code -1003, ``Retry-After``), ``http_418`` (418 and a ban: every
-request gets 418 until ``ban_s`` have passed), ``http_503`` (the request is NOT executed; a plain
-text "Service Unavailable"), ``clock_skew`` (-1021 on a signed request), ``reject`` (-2010
-insufficient balance on an order). The ``http_*`` faults are REST's; the others also apply to the
+goes away), ``late_arrival`` (an order or cancel reaches the venue ``timeout_delay_s`` late, as if
+held up in the network: its timestamp is checked against its ``recvWindow`` only then, and if the
+window still allows, it takes effect then, whether or not the client still waits; REST only),
+``http_429`` (429, code -1003, ``Retry-After``), ``http_418`` (418 and a ban: every request gets 418
+until ``ban_s`` have passed), ``http_503`` (the request is NOT executed; a plain text "Service
+Unavailable"), ``clock_skew`` (-1021 on a signed request), ``reject`` (-2010 insufficient balance on
+an order). The ``http_*`` faults are REST's; the others also apply to the
 WebSocket API.
 
 Stream faults (a rate per second): ``ws_drop`` (close every market-stream and WebSocket API socket),
@@ -28,7 +31,9 @@ from sim.servers.faults import FaultError, FaultNames
 
 __all__ = ["FAULTS", "NAMES", "REQUEST_FAULTS", "STREAM_FAULTS", "FaultError", "Faults", "parse_faults"]
 
-REQUEST_FAULTS: Final = ("timeout_after_commit", "http_429", "http_418", "http_503", "clock_skew", "reject")
+REQUEST_FAULTS: Final = (
+    "timeout_after_commit", "late_arrival", "http_429", "http_418", "http_503", "clock_skew", "reject",
+)  # fmt: skip
 STREAM_FAULTS: Final = ("ws_drop", "depth_gap", "price_spike")
 FAULTS: Final = REQUEST_FAULTS + STREAM_FAULTS
 NAMES: Final = FaultNames(REQUEST_FAULTS, STREAM_FAULTS)

@@ -6,9 +6,10 @@ Parameters come from the query string and, for POST, the form body; a parameter 
 
 Faults checked before any route runs, in this order: a running 418 ban (418, not counted again),
 ``http_418`` (starts the ban), ``http_429``, ``http_503`` (plain text, nothing executed). A request
-that commits (POST/DELETE order, DELETE openOrders) and succeeds may then get
-``timeout_after_commit``: its answer is held ``timeout_delay_s`` and dropped if the client hangs up
-first.
+that commits (POST/DELETE order, DELETE openOrders) may first get ``late_arrival`` (held
+``timeout_delay_s`` before it is authenticated and executed, even if the client has hung up) and,
+once it succeeds, ``timeout_after_commit``: its answer is held ``timeout_delay_s`` and dropped if the
+client hangs up first.
 """
 
 from __future__ import annotations
@@ -91,15 +92,25 @@ class Rest:
     def _signed(self, call: Callable[[str, dict[str, str]], Any], *, commits: bool = False) -> Handler:
         async def handle(request: web.Request) -> web.StreamResponse:
             params, query, body = await _read_params(request)
+            line = f"{request.method} {request.path}"
+            if commits and self._faults.request_hit("late_arrival", line):
+                await self._late()  # checked and executed as if it arrived only now
             key = request.headers.get("X-MBX-APIKEY")
             account = self._e.authenticate_rest(key, query, body, params)
             response = _json(call(account, params))
-            line = f"{request.method} {request.path}"
             if commits and self._faults.request_hit("timeout_after_commit", line):
                 await self._hold(request)
             return response
 
         return handle
+
+    async def _late(self) -> None:
+        """A request held up on its way in for ``timeout_delay_s``; lost if the emulator stops first."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self._faults.timeout_delay_s):
+                await self._stopping.wait()
+        if self._stopping.is_set():
+            raise web.HTTPServiceUnavailable(text="Service Unavailable")
 
     async def _hold(self, request: web.Request) -> None:
         """Wait out the held answer's delay, the client hanging up, or the emulator stopping."""
