@@ -246,22 +246,24 @@ class _Parser:
                 return
         trade_id = _int(data["t"])
         side = _aggressor(data["m"])
+        pair = (data["p"], data["q"])  # every field read before the message is kept
         self.msgs.append((MSG_TRADE, _ts(data), local, trade_id, trade_id, -1, trade_id, lineno, 1, 0, side))
-        self.pairs.append((data["p"], data["q"]))
+        self.pairs.append(pair)
 
     def _agg_trade(self, data: dict[str, Any], local: int, lineno: int) -> None:
         first, last, agg_id = _int(data["f"]), _int(data["l"]), _int(data["a"])
         side = _aggressor(data["m"])
+        pair = (data["p"], data["q"])
         self.msgs.append((MSG_AGG_TRADE, _ts(data), local, first, last, -1, agg_id, lineno, 1, 0, side))
-        self.pairs.append((data["p"], data["q"]))
+        self.pairs.append(pair)
 
     def _ticker(self, data: dict[str, Any], local: int, lineno: int) -> None:
         update_id = _int(data["u"])
         if "T" in data:
             self._hint("usdm", "bookTicker")
+        bid, ask = (data["b"], data["B"]), (data["a"], data["A"])
         self.msgs.append((MSG_BBO, _ts(data), local, update_id, update_id, -1, update_id, lineno, 1, 1, 0))
-        self.pairs.append((data["b"], data["B"]))
-        self.pairs.append((data["a"], data["A"]))
+        self.pairs += (bid, ask)
 
     def _flush(self) -> None:
         """Turn the messages and levels gathered so far into arrays, so that what is held as Python

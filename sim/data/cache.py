@@ -71,16 +71,18 @@ def read_cache(source: Path, candidates: list[Path]) -> ParsedFile | None:
             # np.load leaves a file it opened itself open when it is not a zip; ours is closed.
             with path.open("rb") as raw, np.load(raw, allow_pickle=False) as archive:
                 header = json.loads(archive["header"].tobytes())
-                if header.get("key") != key:
+                if not isinstance(header, dict) or header.get("key") != key:
                     continue
                 columns = {name: archive[name] for name in _ROW_COLUMNS}
                 messages = archive["messages"]
                 report = FileReport.from_json(header["report"])
-        except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile):
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, zipfile.BadZipFile):
             continue  # absent, unreadable or not ours: a miss
         sizes = {len(column) for column in columns.values()}
         if messages.dtype != MESSAGE_DTYPE or len(sizes) != 1:
             continue
+        if not (np.isfinite(columns["px"]).all() and np.isfinite(columns["qty"]).all()):
+            continue  # the parser keeps only finite numbers: not an entry it wrote
         events = np.zeros(sizes.pop(), EVENT_DTYPE)
         for name, column in columns.items():
             events[name] = column

@@ -3,6 +3,8 @@ skipped with their line numbers."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 
 from sim.data import (
@@ -150,3 +152,25 @@ def test_a_second_symbol_is_ignored_and_counted() -> None:
     )
     assert len(parsed.messages) == 1
     assert parsed.report.ignored == {"other symbol ETHUSDT": 1}
+
+
+def test_a_trade_or_ticker_missing_a_price_or_quantity_is_one_skipped_line() -> None:
+    """Each message kind, missing each of its numbers: skipped and named, the lines around it kept.
+    The message used to be counted before its numbers were read, so the file failed to load with a
+    traceback (numpy: "could not broadcast input array") (found in a fault hunt)."""
+    whole_trade = json.loads(trade(T0, 7, "100.0", "1.0", buyer_is_maker=False).split(b" ", 1)[1])
+    whole_ticker = json.loads(ticker(T0, 8, ("100.00", "1.0"), ("100.01", "2.0")).split(b" ", 1)[1])
+    agg = {"e": "aggTrade", "E": 1, "T": 1, "s": "BTCUSDT", "a": 5, "f": 1, "l": 2, "p": "1.0", "q": "1.0",
+           "m": True}  # fmt: skip
+    broken = []
+    for message, fields in ((whole_trade, "pq"), (whole_ticker, "bBaA")):
+        for f in fields:
+            data = {k: v for k, v in message["data"].items() if k != f}
+            broken.append(line(T0, {**message, "data": data}))
+    for f in "pq":
+        broken.append(line(T0, wrapped("btcusdt@aggTrade", {k: v for k, v in agg.items() if k != f})))
+    good = trade(T0 + 1, 9, "100.0", "1.0", buyer_is_maker=True)
+    parsed = parse([good, *broken, good.replace(b'"t": 9', b'"t": 10')])
+    assert parsed.report.problems == len(broken) == 8
+    assert all("missing field" in str(p) for p in parsed.report.examples)
+    assert parsed.messages["first_id"].tolist() == [9, 10] and len(parsed.events) == 2

@@ -3,6 +3,7 @@ and moved to the user cache directory when the file's own directory cannot take 
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -106,3 +107,31 @@ def test_a_recorded_file_is_read_back_from_its_cache_identically(tmp_path: Path)
     assert np.array_equal(parsed.events, cached.events)
     assert np.array_equal(parsed.messages, cached.messages)
     assert parsed.report.to_json()["counters"] == cached.report.to_json()["counters"]
+
+
+@pytest.mark.parametrize("damage", ["header_is_a_list", "report_is_a_list", "nan_price", "infinite_qty"])
+def test_a_cache_entry_with_a_valid_key_but_hostile_content_is_parsed_again(
+    tmp_path: Path, damage: str
+) -> None:
+    """An entry is ours only if it is well formed: a header of the wrong shape made the load fail
+    with a traceback (AttributeError), a non-finite number was replayed as if parsed (found in a fault
+    hunt). Either is a miss: the source is parsed again and the entry rewritten."""
+    source = small_file(tmp_path)
+    original = load([source]).events
+    cache = source.with_name(source.name + CACHE_SUFFIX)
+    with np.load(cache) as archive:
+        arrays = {name: archive[name] for name in archive.files}
+    header = json.loads(arrays["header"].tobytes())
+    if damage == "header_is_a_list":
+        header = [header]
+    elif damage == "report_is_a_list":
+        header["report"] = [header["report"]]
+    elif damage == "nan_price":
+        arrays["px"] = np.full_like(arrays["px"], np.nan)
+    else:
+        arrays["qty"] = np.full_like(arrays["qty"], np.inf)
+    arrays["header"] = np.frombuffer(json.dumps(header).encode(), np.uint8)
+    _write_npz(cache, arrays)
+    again = load([source])
+    assert again.report.files[0].cache == "written"
+    assert np.array_equal(again.events, original)
