@@ -11,7 +11,7 @@ its content, not its name) is read as our normalized format or as an hftbacktest
 from __future__ import annotations
 
 from collections.abc import Generator, Sequence
-from itertools import islice
+from itertools import islice, pairwise
 from pathlib import Path
 
 from sim.data.binance import ParsedFile, parse_lines
@@ -61,6 +61,7 @@ def load(
     parsed.sort(key=lambda p: int(p.messages["local_ts"][0]))
     market = _market(parsed, market)
     symbol = _symbol(parsed)
+    _check_no_overlap(parsed)
     synced = synchronize(parsed, market)
     steps = resolve_steps(synced.events, tick_size, lot_size, files[0].name)
     tick, lot, tick_inferred, lot_inferred, off_lot = steps
@@ -69,6 +70,18 @@ def load(
     counters = {**synced.counters, "qty_off_lot_grid": off_lot}
     report = ImportReport([p.report for p in parsed], synced.gaps, synced.snapshots, counters)
     return Recording(synced.events, synced.messages, meta, report)
+
+
+def _check_no_overlap(parsed: list[ParsedFile]) -> None:
+    """The files of one recording follow each other: one that begins before the previous one ends is
+    the same file twice, or an overlapping copy, whose trades would be replayed twice."""
+    for before, after in pairwise(parsed):
+        end, start = int(before.messages["local_ts"].max()), int(after.messages["local_ts"][0])
+        if start < end:
+            raise DataError(
+                f"{after.report.name} begins before {before.report.name} ends "
+                f"({(end - start) / 1e9:.3f} s of overlap): give each stretch of a recording once"
+            )
 
 
 def parse_file(

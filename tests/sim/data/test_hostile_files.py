@@ -97,3 +97,18 @@ def test_a_given_tick_that_prices_are_not_on_is_refused(tmp_path: Path) -> None:
         load([path], cache=False, tick_size="0.10")
     with pytest.raises(DataError, match="must be a positive number"):
         load([path], cache=False, tick_size="-1")
+
+
+def test_the_same_file_twice_or_an_overlapping_copy_is_refused_naming_both(tmp_path: Path) -> None:
+    """Diffs the book already has are skipped, but trades are not: a file given twice, or a copy under
+    another name, replayed every trade twice, silently (found in a fault hunt)."""
+    first = write_gz(tmp_path / "a.gz", [snapshot(T, 1, *BOOK), trade(T + MS, 1, "100.01", "1.0",
+                                                                     buyer_is_maker=False)])  # fmt: skip
+    copy = tmp_path / "copy.gz"
+    copy.write_bytes(first.read_bytes())
+    with pytest.raises(DataError, match=r"a\.gz begins before a\.gz ends"):
+        load([first, first], cache=False)
+    with pytest.raises(DataError, match=r"(copy|a)\.gz begins before (a|copy)\.gz ends"):
+        load([first, copy], cache=False)
+    later = write_gz(tmp_path / "b.gz", [snapshot(T + 2 * MS, 5, *BOOK)])
+    assert len(load([later, first], cache=False).messages) == 3
