@@ -75,6 +75,12 @@ _BID_DEPTH: Final = DEPTH_EVENT | BUY_EVENT
 _ASK_DEPTH: Final = DEPTH_EVENT | SELL_EVENT
 
 
+MAX_VALUE: Final = 1e15
+"""The largest price or quantity a line may hold, far beyond any market's: a line above it is hostile.
+(Whether the values fit the book's integer ticks and lots is checked once the steps are known:
+``store.resolve_steps``.)"""
+
+
 @dataclass(slots=True)
 class ParsedFile:
     """One file's messages in file order; ``messages['file']`` is 0 and ``events['ival']`` indexes
@@ -301,15 +307,14 @@ class _Parser:
         seg_ev, seg_n = _segments(table)
         nrows = seg_n.sum(axis=1)
         row_msg = np.repeat(np.arange(len(nrows)), nrows)
-        bad_rows = ~(np.isfinite(values).all(axis=1) & (values >= 0).all(axis=1))
+        bad_rows = ~((values >= 0) & (values <= MAX_VALUE)).all(axis=1)  # NaN compares False
         keep = np.ones(len(nrows), bool)
         if bad_rows.any():
             bad = np.unique(row_msg[bad_rows])
             keep[bad] = False
             for index in bad.tolist():
-                report.problem(
-                    int(table[index, 7]), "a price or quantity is not a finite non-negative number"
-                )
+                reason = f"a price or quantity is not a number in [0, {MAX_VALUE:g}]"
+                report.problem(int(table[index, 7]), reason)
         events = np.zeros(len(values), EVENT_DTYPE)
         events["ev"] = np.repeat(seg_ev.ravel(), seg_n.ravel()) | np.uint64(EXCH_EVENT | LOCAL_EVENT)
         events["px"] = values[:, 0]

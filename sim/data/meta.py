@@ -10,6 +10,7 @@ every price exactly on the grid; pass the real tick to get it.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from decimal import Decimal
 from typing import Any, Final
@@ -107,8 +108,8 @@ def check_step(step: str, what: str) -> str:
         value = Decimal(step)
     except ArithmeticError:
         raise DataError(f"{what} {step!r} is not a decimal number") from None
-    if not value.is_finite() or value <= 0:
-        raise DataError(f"{what} {step!r} must be a positive number")
+    if not value.is_finite() or value <= 0 or not 0.0 < float(value) < math.inf:
+        raise DataError(f"{what} {step!r} must be a positive number a float can hold")
     return f"{value.normalize():f}"
 
 

@@ -128,6 +128,9 @@ def _report_of(name: str, messages: np.ndarray) -> ImportReport:
     return ImportReport([FileReport(name, messages=len(messages))], gaps, snapshots, {})
 
 
+_EXACT: Final = 2.0**53  # integers up to this are exact in a float: the book's ticks and lots
+
+
 def resolve_steps(
     events: np.ndarray, tick_size: str | None, lot_size: str | None, where: str
 ) -> tuple[str, str, bool, bool, int]:
@@ -153,4 +156,12 @@ def resolve_steps(
         lot, lot_inferred = infer_step(lot_sample), True
     else:
         lot, lot_inferred = check_step(lot_size, "lot size"), False
+    for values, step, what in ((px, tick, "price"), (qty, lot, "quantity")):
+        largest = float(np.abs(values).max()) if len(values) else 0.0
+        if not largest / float(step) < _EXACT:  # NaN, too, is refused
+            name = "tick" if what == "price" else "lot"
+            raise DataError(
+                f"{where}: a {what} of {largest:g} is {largest / float(step):.3g} {name}s of {step}, more"
+                f" than the book holds exactly (2**53): a hostile value, or the wrong {name}"
+            )
     return tick, lot, tick_inferred, lot_inferred, off_grid(qty, lot)

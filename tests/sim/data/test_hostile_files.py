@@ -112,3 +112,22 @@ def test_the_same_file_twice_or_an_overlapping_copy_is_refused_naming_both(tmp_p
         load([first, copy], cache=False)
     later = write_gz(tmp_path / "b.gz", [snapshot(T + 2 * MS, 5, *BOOK)])
     assert len(load([later, first], cache=False).messages) == 3
+
+
+def test_numbers_too_large_for_the_book_are_a_skipped_line_or_refused_naming_the_file(tmp_path: Path) -> None:
+    """A price of 1e300 became -92233720368547758.08 in the book, a tick of 1e-30 or 1e400 turned every
+    price into garbage or 0, all with exit 0 (found in a fault hunt). A value beyond any market's is a
+    skipped line; a tick or lot that puts the data beyond the book's exact integers is refused."""
+    huge = ([("100.00", "1.0")], [("100.01", "1.0"), ("1e300", "1.0")])
+    path = write_gz(tmp_path / "h.gz", [snapshot(T, 1, *BOOK), snapshot(T + MS, 2, *huge)])
+    recording = load([path], cache=False)
+    assert recording.report.problems == 1 and "not a number in [0, 1e+15]" in str(
+        recording.report.files[0].examples[0]
+    )
+    assert float(recording.events["px"].max()) == 100.01
+    ok = write_gz(tmp_path / "ok.gz", [snapshot(T, 1, *BOOK)])
+    with pytest.raises(DataError, match=r"ok\.gz: a price of 100\.01 is 1e\+32 ticks of 0\.0+1, more than"):
+        load([ok], cache=False, tick_size="1e-30")
+    for bad in ("1e400", "1e-400"):
+        with pytest.raises(DataError, match="must be a positive number a float can hold"):
+            load([ok], cache=False, tick_size=bad)
