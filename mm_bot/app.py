@@ -24,7 +24,6 @@ import contextlib
 import hashlib
 import json
 import signal
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +32,7 @@ from typing import Any
 import structlog
 from prometheus_client import CollectorRegistry
 
+from mm_bot.clock import steady_wall_clock
 from mm_bot.config import AppConfig
 from mm_bot.engine.ids import run_prefix
 from mm_bot.errors import EXIT_ERROR, EXIT_KILL_SWITCH, EXIT_OK, ConfigError, KillSwitch, VenueError
@@ -93,11 +93,13 @@ async def run_app(
     opts: RunOptions,
     *,
     stop: asyncio.Event | None = None,
-    clock_ns: Callable[[], int] = time.time_ns,
+    clock_ns: Callable[[], int] | None = None,
     registry: CollectorRegistry | None = None,
     on_started: Callable[[dict[str, Any]], None] | None = None,
 ) -> RunResult:
-    """Run until ``stop`` is set, the duration elapses, a signal arrives, or a kill switch fires."""
+    """Run until ``stop`` is set, the duration elapses, a signal arrives, or a kill switch fires.
+    ``clock_ns``: the clock of the whole run (default: the wall clock that never steps, ``clock``)."""
+    clock_ns = clock_ns or steady_wall_clock()
     stop = stop or asyncio.Event()
     signalled = asyncio.Event()  # a stop signal arrived (``stop`` may also have been set by the run)
     start_ns = clock_ns()

@@ -27,7 +27,6 @@ import dataclasses
 import gzip
 import json
 import math
-import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -39,6 +38,7 @@ import structlog
 from ccxt.base.decimal_to_precision import DECIMAL_PLACES, TICK_SIZE
 
 from mm_bot import __version__
+from mm_bot.clock import steady_wall_clock
 from mm_bot.venues.ccxt_client import make_exchange
 from sim.data.meta import decimals_of
 from sim.data.mmbot_capture import FORMAT, VERSION
@@ -131,12 +131,6 @@ def market_step(exchange: Any, market: dict[str, Any], key: str) -> Decimal | No
     else:
         return None
     return step.normalize() if step.is_finite() and step > 0 else None
-
-
-def _wall_clock() -> Callable[[], int]:
-    """Wall-clock ns at start plus monotonic ns since: never goes back."""
-    wall0, mono0 = time.time_ns(), time.monotonic_ns()
-    return lambda: wall0 + time.monotonic_ns() - mono0
 
 
 class _Writer:
@@ -352,7 +346,7 @@ async def record(
         raise RecordError(f"--depth must be at least 1, got {options.depth}")
     ex = exchange if exchange is not None else open_exchange(options)
     stop = stop if stop is not None else asyncio.Event()
-    clock = _wall_clock()
+    clock = steady_wall_clock()  # receive times never go back
     t0 = clock()
     try:
         async with asyncio.timeout(options.start_timeout_s):
