@@ -13,6 +13,10 @@ was emitted cannot race the order's own request. No call raises for a venue fail
 - ``not_sent``: the deadline passed before the call could start -> a place is refused
   (``not_sent``: it never left), a cancel failed, a lookup or reconciliation failed.
 
+A rate limit (``RateLimited``: a 429, or a 418 ban) silences every call until its ``Retry-After``
+has passed (``wait_quiet``): a venue lengthens a ban for a client that keeps asking. A command whose
+deadline falls inside that time is not sent.
+
 Every call's round trip goes to the request histogram, every failure to the venue-error counter.
 """
 
@@ -37,7 +41,7 @@ from mm_bot.engine.core_types import (
     ReconcileResult,
 )
 from mm_bot.engine.market import Event
-from mm_bot.errors import OrderRejected, UnknownOrder, VenueError
+from mm_bot.errors import OrderRejected, RateLimited, UnknownOrder, VenueError
 from mm_bot.metrics import MarketMetrics
 from mm_bot.model import CancelRejected, VenueReport
 from mm_bot.model import OrderRejected as OrderRejectedEvent
@@ -45,6 +49,7 @@ from mm_bot.venues.base import Venue
 
 log = structlog.get_logger("mm_bot.runner")
 _T = TypeVar("_T")
+_POLL_S = 0.25  # the backstop's listing of open orders, between cancel-alls (a weight-6 call on Binance)
 
 
 class VenueCalls:
@@ -65,6 +70,18 @@ class VenueCalls:
         self._tag = tag  # our client order ids start with it: the backstop counts only ours
         self._metrics = metrics
         self._log = log.bind(market=venue.instrument.symbol)
+        self._quiet_until = 0.0  # the event loop's time until which the venue asked us to wait
+
+    async def wait_quiet(self, deadline: float) -> bool:
+        """Wait out the venue's ``Retry-After``, if one is running; False (and no wait) if it lasts
+        past ``deadline``."""
+        loop = asyncio.get_running_loop()
+        if self._quiet_until <= loop.time():
+            return True
+        if self._quiet_until >= deadline:
+            return False
+        await asyncio.sleep(self._quiet_until - loop.time())
+        return True
 
     async def call(self, op: str, awaitable: Awaitable[_T], deadline: float | None = None) -> _T:
         """One venue call, ended at ``deadline`` (the event loop's clock; default: the request timeout
@@ -75,6 +92,10 @@ class VenueCalls:
         try:
             async with asyncio.timeout_at(deadline):
                 return await awaitable
+        except RateLimited as exc:
+            until = asyncio.get_running_loop().time() + exc.retry_after_s
+            self._quiet_until = max(self._quiet_until, until)
+            raise
         finally:
             if self._metrics is not None:
                 self._metrics.observe_request(op, (time.perf_counter_ns() - t0) / 1e9)
@@ -166,18 +187,22 @@ class VenueCalls:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
         while True:
+            if not await self.wait_quiet(deadline):
+                return None
             try:
                 await self.call("cancel_all", self.venue.cancel_all())
             except (TimeoutError, VenueError) as exc:
                 self._failed("cancel_all", exc)
             resend = loop.time() + 1.0
             while True:
+                if not await self.wait_quiet(deadline):
+                    return None
                 still_open = await self.count_open()
                 if still_open == 0 or loop.time() >= deadline:
                     return still_open
                 if loop.time() >= resend:
                     break
-                await asyncio.sleep(0.05)
+                await asyncio.sleep(_POLL_S)
 
     def _failed(self, op: str, exc: BaseException, cid: str | None = None) -> None:
         self._log.warning(f"{op}_failed", cid=cid, error=_describe(exc))

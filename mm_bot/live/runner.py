@@ -216,6 +216,9 @@ class MarketRunner:
             self._calls.not_sent(command)
             return
         try:
+            if not await self._calls.wait_quiet(deadline):  # the venue asked us to wait past it
+                self._calls.not_sent(command)
+                return
             if received_ns is not None:
                 latency_ns = time.perf_counter_ns() - received_ns
                 self.decision_latency_ns.append(latency_ns)

@@ -23,6 +23,9 @@ OPTIONS: dict[str, Any] = {
     "createOrder": {"quoteOrderQty": False},
     # The server's clock, measured once at load, so signed requests fall inside its receive window.
     "adjustForTimeDifference": True,
+    # One book snapshot request per (re)subscription: ccxt would send 3 back to back on any error, a
+    # 418 ban included; CcxtVenue's stream loop waits out Retry-After before it tries again.
+    "watchOrderBook": {"maxRetries": 1},
     # Open orders are always fetched for one symbol; ccxt need not warn.
     "warnOnFetchOpenOrdersWithoutSymbol": False,
 }

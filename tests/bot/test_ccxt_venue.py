@@ -14,8 +14,12 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from mm_bot.config import load_config
+from mm_bot.engine.core_types import Cancel
+from mm_bot.engine.decide import SideDecision
+from mm_bot.engine.reasons import Action, Reason
 from mm_bot.errors import ConfigError, OrderRejected, TransientVenueError
 from mm_bot.journal import Journal
+from mm_bot.live.calls import VenueCalls
 from mm_bot.markets import live_market
 from mm_bot.metrics import Metrics
 from mm_bot.model import (
@@ -312,4 +316,39 @@ async def test_a_place_that_arrives_after_our_timeout_is_refused_by_the_venue() 
             assert (await venue.order_status(request.client_order_id)).status is OrderStatus.NOT_FOUND
             assert await venue.open_orders() == []
         finally:
+            await venue.close()
+
+
+async def test_the_exit_backstop_waits_out_a_ban_instead_of_asking_again() -> None:
+    """A 418 says how long the ban lasts; every request inside it lengthens a real venue's ban. The
+    backstop listed open orders every 50 ms whatever the answer, about 20 requests into a 2 s ban
+    (found in review). Now every call of the market waits out ``Retry-After``, and one whose
+    deadline falls inside it is not sent."""
+    async with Emulator(EmulatorOptions(seed=2, ban_s=2.0)) as emu:
+        venue = venue_on(emu)
+        await venue.start()
+        books: list[VenueEvent] = []
+
+        async def pump() -> None:
+            async for e in venue.events():
+                books.append(e)
+
+        task = asyncio.create_task(pump())
+        try:
+            await _until(lambda: any(isinstance(e, BookSnapshot) for e in books))  # its snapshot is in
+            events: list[object] = []
+            calls = VenueCalls(venue, events.append, clock_ns=time.time_ns, timeout_s=1.0, tag="mm",
+                               metrics=None)  # fmt: skip
+            emu.faults.trigger("http_418", on="GET /api/v3/openOrders")  # the backstop's listing
+            assert await calls.cancel_all_until_gone(1.5) is None  # the ban outlasts it: cannot say
+            assert emu.faults.injected["http_418"] == 1
+            assert emu.faults.refused_in_ban == 0
+            cancel = Cancel("mmnone00001", Side.BUY, SideDecision(Side.BUY, Action.CANCEL, Reason.SHUTDOWN))
+            assert not await calls.wait_quiet(asyncio.get_running_loop().time() + 0.2)
+            calls.not_sent(cancel)
+            await asyncio.sleep(2.1)  # the ban is over
+            assert await calls.cancel_all_until_gone(1.0) == 0
+            assert emu.faults.refused_in_ban == 0
+        finally:
+            task.cancel()
             await venue.close()

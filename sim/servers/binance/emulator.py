@@ -119,6 +119,7 @@ class Emulator:
             "symbols": [s.symbol for s in specs.values()],
             "accounts": accounts,
             "faults_injected": dict(self.faults.injected),
+            "refused_in_ban": self.faults.refused_in_ban,
         }
 
     # ------------------------------------------------------------------------------------ lifecycle

@@ -60,6 +60,7 @@ class Faults(engine.Faults):
             raise FaultError(f"ban_s must be > 0, got {ban_s!r}")
         self.ban_s = ban_s
         self._ban_until_ns = 0
+        self.refused_in_ban = 0  # REST requests that arrived while a ban ran (418 again)
 
     def start_ban(self, now_ns: int) -> None:
         self._ban_until_ns = now_ns + int(self.ban_s * 1e9)

@@ -67,7 +67,9 @@ class Rest:
         if request.path.startswith("/api/"):
             now = self._clock()
             faults, line = self._faults, f"{request.method} {request.path}"
-            if faults.ban_left_s(now) <= 0 and faults.request_hit("http_418", line):
+            if faults.ban_left_s(now) > 0:
+                faults.refused_in_ban += 1  # a client that does not wait out Retry-After
+            elif faults.request_hit("http_418", line):
                 faults.start_ban(now)
             ban_s = faults.ban_left_s(now)
             if ban_s > 0:
