@@ -409,7 +409,7 @@ class CcxtVenue:
         """``fn(instrument, *args)``, or None (counted, logged) for data that does not fit."""
         try:
             return fn(self._instrument, *args)
-        except (BadVenueData, KeyError, TypeError) as exc:
+        except (BadVenueData, KeyError, TypeError, ValueError, ArithmeticError) as exc:
             self.dropped[kind] += 1
             self._log.warning("bad_venue_data", kind=kind, error=str(exc))
             return None

@@ -143,7 +143,12 @@ def own_fill(instrument: Instrument, trade: Mapping[str, Any], client_order_id: 
     """One of our trades, its fee kept in the asset the venue charged it in (positive paid, negative
     a rebate): quote, base (Binance spot charges a buy in the asset it brings in) or a third asset."""
     fee = trade.get("fee") or {}
-    cost = float(fee.get("cost") or 0.0)
+    try:
+        cost = float(fee.get("cost") or 0.0)
+    except (TypeError, ValueError):
+        cost = math.nan
+    if not math.isfinite(cost):
+        raise BadVenueData(f"fee {fee.get('cost')!r} is not a number")
     currency = fee.get("currency") or instrument.quote
     in_quote = in_base = other = 0.0
     if currency == instrument.quote:

@@ -116,3 +116,18 @@ async def test_client_is_configured_in_one_place_without_retries() -> None:
         await ex.close()
     with pytest.raises(KeyError):
         make_exchange("no_such_exchange", api_key="k", api_secret="s")
+
+
+@pytest.mark.parametrize("cost", [math.nan, math.inf, "abc", -math.inf])
+def test_a_fill_with_a_fee_that_is_not_a_number_is_refused(cost: object) -> None:
+    """A NaN fee became the ledger's fee and every PnL after it NaN; "abc" raised ValueError out of
+    the adapter's conversion, past its hostile-data guard, and failed the user-data stream."""
+    trade = {
+        "price": 60000.0,
+        "amount": 0.001,
+        "side": "buy",
+        "id": "7",
+        "fee": {"cost": cost, "currency": "USDT"},
+    }
+    with pytest.raises(tr.BadVenueData, match="fee"):
+        tr.own_fill(INST, trade, "mm1", NOW)
