@@ -58,6 +58,7 @@ def add_backtest_parser(sub: Any) -> None:
 
 def run_backtest_command(args: argparse.Namespace) -> int:
     from mm_bot.config import load_config, with_strategy_kind
+    from mm_bot.data_cli import warn_about_damage
     from sim.data import DataError, load
 
     kinds = _kinds(args.compare)
@@ -76,6 +77,7 @@ def run_backtest_command(args: argparse.Namespace) -> int:
     except DataError as exc:
         print(f"mm-bot: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    warn_about_damage(recording)
     configs = {kind: with_strategy_kind(cfg, args.market, kind, "--compare") for kind in kinds}
     runs: dict[str, BacktestResult] = {}
     for name, run_cfg in [("configured", cfg), *configs.items()]:

@@ -130,14 +130,27 @@ def _load(args: argparse.Namespace) -> Recording:
         cache=not args.no_cache,
         strict=args.strict,
     )
+    warn_about_damage(recording)
+    return recording
+
+
+def warn_about_damage(recording: Recording) -> None:
+    """One warning line on stderr per damaged file (lines skipped, cut short) and for gaps and a book
+    never known: what a replay of it will lack. ``data`` and ``backtest`` both say it."""
     for report in recording.report.files:
         if report.problems:
             first = f" (first: {report.examples[0]})" if report.examples else ""
-            print(
-                f"mm-bot: warning: {report.name}: {report.problems} unreadable lines skipped{first}",
-                file=sys.stderr,
-            )
-    return recording
+            what = "unreadable lines skipped" + (", the file is cut short" if report.truncated else "")
+            print(f"mm-bot: warning: {report.name}: {report.problems} {what}{first}", file=sys.stderr)
+    gaps = recording.report.gaps
+    if gaps:
+        print(
+            f"mm-bot: warning: {len(gaps)} sequence gap(s): the book is unknown from each until the next"
+            " snapshot (nothing is quoted or filled meanwhile)",
+            file=sys.stderr,
+        )
+    if not recording.report.snapshots:
+        print("mm-bot: warning: no book snapshot: the book is never known", file=sys.stderr)
 
 
 def _info(recording: Recording, args: argparse.Namespace) -> int:

@@ -65,3 +65,16 @@ def test_bad_data_and_flags_exit_2_naming_them(tmp_path: Path) -> None:
         )  # fmt: skip
         assert done.returncode == 2, (args, done.stderr)
         assert words in done.stderr and "Traceback" not in done.stderr
+
+
+def test_damaged_data_is_backtested_with_a_warning_that_says_what_is_lost(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The data commands warned about a file cut short; a backtest of it ran with exit 0 and said
+    nothing (found in a fault hunt)."""
+    cut = tmp_path / "cut.gz"
+    cut.write_bytes(DATA.read_bytes()[:300_000])
+    code = main(["backtest", "--config", str(CONFIG), "--data", str(cut), "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 0
+    assert "warning: cut.gz:" in err and "the file is cut short" in err
