@@ -135,13 +135,16 @@ def _load(args: argparse.Namespace) -> Recording:
 
 
 def warn_about_damage(recording: Recording) -> None:
-    """One warning line on stderr per damaged file (lines skipped, cut short) and for gaps and a book
-    never known: what a replay of it will lack. ``data`` and ``backtest`` both say it."""
+    """One warning line on stderr per damaged file (lines skipped; a file cut short names its damage
+    as its last problem), and for gaps and a book never known: what a replay of it will lack.
+    ``data`` and ``backtest`` both say it."""
     for report in recording.report.files:
         if report.problems:
             first = f" (first: {report.examples[0]})" if report.examples else ""
-            what = "unreadable lines skipped" + (", the file is cut short" if report.truncated else "")
-            print(f"mm-bot: warning: {report.name}: {report.problems} {what}{first}", file=sys.stderr)
+            print(
+                f"mm-bot: warning: {report.name}: {report.problems} unreadable lines skipped{first}",
+                file=sys.stderr,
+            )
     gaps = recording.report.gaps
     if gaps:
         print(
