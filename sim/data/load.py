@@ -180,4 +180,12 @@ def _symbol(parsed: list[ParsedFile]) -> str:
     symbols = sorted({p.report.symbol for p in parsed if p.report.symbol is not None})
     if len(symbols) > 1:
         raise DataError("the files are of different symbols: " + ", ".join(symbols))
+    for p in parsed:  # a file is one symbol, the first seen: a stray first line must not decide it
+        report = p.report
+        others = sum(n for why, n in report.ignored.items() if why.startswith("other symbol "))
+        if others > report.messages:
+            raise DataError(
+                f"{report.name}: {others} messages of other symbols against {report.messages} of"
+                f" {report.symbol}, the first seen: give one symbol's recording"
+            )
     return symbols[0] if symbols else "unknown"

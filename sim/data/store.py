@@ -128,6 +128,13 @@ def _report_of(name: str, messages: np.ndarray) -> ImportReport:
     return ImportReport([FileReport(name, messages=len(messages))], gaps, snapshots, {})
 
 
+def _inferred(values: np.ndarray, where: str) -> str:
+    try:
+        return infer_step(values)
+    except DataError as exc:
+        raise DataError(f"{where}: {exc}") from None
+
+
 _EXACT: Final = 2.0**53  # integers up to this are exact in a float: the book's ticks and lots
 
 
@@ -147,13 +154,13 @@ def resolve_steps(
     sized = (kind == TRADE_EVENT) | (kind == DEPTH_BBO_EVENT)
     lot_sample = qty[sized] if sized.any() else qty
     if tick_size is None:
-        tick, tick_inferred = infer_step(px), True
+        tick, tick_inferred = _inferred(px, where), True
     else:
         tick, tick_inferred = check_step(tick_size, "tick size"), False
         if not on_grid(px, tick):
             raise DataError(f"{where}: some prices are not whole multiples of the tick size {tick}")
     if lot_size is None:
-        lot, lot_inferred = infer_step(lot_sample), True
+        lot, lot_inferred = _inferred(lot_sample, where), True
     else:
         lot, lot_inferred = check_step(lot_size, "lot size"), False
     for values, step, what in ((px, tick, "price"), (qty, lot, "quantity")):

@@ -131,3 +131,21 @@ def test_numbers_too_large_for_the_book_are_a_skipped_line_or_refused_naming_the
     for bad in ("1e400", "1e-400"):
         with pytest.raises(DataError, match="must be a positive number a float can hold"):
             load([ok], cache=False, tick_size=bad)
+
+
+def test_a_stray_line_of_another_symbol_first_does_not_decide_the_file(tmp_path: Path) -> None:
+    """One ETHUSDT trade before 399 BTCUSDT lines made the whole file ETHUSDT: every BTCUSDT line was
+    ignored, and the symbol-less snapshot became an ETHUSDT book, exit 0 (found in a fault hunt)."""
+    eth = b'1723161253937085000 {"stream":"ethusdt@trade","data":{"e":"trade","E":1,"T":1,"s":"ETHUSDT",' \
+          b'"t":1,"p":"2600.00","q":"1.0","m":false}}\n'  # fmt: skip
+    lines = [eth, snapshot(T, 1, *BOOK)] + [
+        trade(T + n * MS, n, "100.01", "1.0", buyer_is_maker=False) for n in range(1, 5)
+    ]
+    with pytest.raises(DataError, match=r"x\.gz: 4 messages of other symbols against 2 of ETHUSDT"):
+        load([write_gz(tmp_path / "x.gz", lines)], cache=False)
+
+
+def test_a_value_with_too_many_decimals_names_the_file(tmp_path: Path) -> None:
+    path = write_gz(tmp_path / "fine.gz", [snapshot(T, 1, [("100.00", "0.00000000000001")], BOOK[1])])
+    with pytest.raises(DataError, match=r"^fine\.gz: values need more than 12 decimals"):
+        load([path], cache=False)
