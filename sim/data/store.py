@@ -16,6 +16,7 @@ from typing import Any, Final
 
 import numpy as np
 
+from sim.data.binance import MAX_VALUE
 from sim.data.events import (
     DEPTH_BBO_EVENT,
     EVENT_DTYPE,
@@ -77,13 +78,32 @@ def load_npz(
     if events.dtype != EVENT_DTYPE:
         raise DataError(f"{path}: event rows are not hftbacktest's event dtype (got {events.dtype})")
     if header is not None:
-        return _normalized(path, header, events, messages)
+        recording = _normalized(path, header, events, messages)
+        _check_values(path, recording.events, recording.messages)
+        meta = recording.meta  # its steps, checked as given ones are
+        resolve_steps(recording.events, str(meta.tick_size), str(meta.lot_size), path.name)
+        return recording
     events, messages = from_hftbacktest(events)
+    _check_values(path, events, messages)
     tick, lot, tick_inferred, lot_inferred, off_lot = resolve_steps(events, tick_size, lot_size, path.name)
     meta = Meta(symbol or "unknown", "unknown", tick, lot, (path.name,), tick_inferred, lot_inferred)
     report = _report_of(path.name, messages)
     report.counters["qty_off_lot_grid"] = off_lot
     return Recording(events, messages, meta, report)
+
+
+def _check_values(path: Path, events: np.ndarray, messages: np.ndarray) -> None:
+    """What the parser guarantees of a raw file, asked of a stored one: messages, prices and
+    quantities in [0, ``MAX_VALUE``], receive times that never go back."""
+    if len(messages) == 0:
+        raise DataError(f"{path}: holds no message")
+    for name in ("px", "qty"):
+        values = events[name]
+        if not ((values >= 0) & (values <= MAX_VALUE)).all():  # NaN compares False
+            raise DataError(f"{path}: a {name} is not a number in [0, {MAX_VALUE:g}]")
+    local = messages["local_ts"]
+    if local[0] < 0 or np.any(local[1:] < local[:-1]):
+        raise DataError(f"{path}: receive times are negative or go back")
 
 
 def _normalized(path: Path, header: Any, events: np.ndarray, messages: np.ndarray) -> Recording:
@@ -156,13 +176,13 @@ def resolve_steps(
     if tick_size is None:
         tick, tick_inferred = _inferred(px, where), True
     else:
-        tick, tick_inferred = check_step(tick_size, "tick size"), False
+        tick, tick_inferred = check_step(tick_size, f"{where}: tick size"), False
         if not on_grid(px, tick):
             raise DataError(f"{where}: some prices are not whole multiples of the tick size {tick}")
     if lot_size is None:
         lot, lot_inferred = _inferred(lot_sample, where), True
     else:
-        lot, lot_inferred = check_step(lot_size, "lot size"), False
+        lot, lot_inferred = check_step(lot_size, f"{where}: lot size"), False
     for values, step, what in ((px, tick, "price"), (qty, lot, "quantity")):
         largest = float(np.abs(values).max()) if len(values) else 0.0
         if not largest / float(step) < _EXACT:  # NaN, too, is refused

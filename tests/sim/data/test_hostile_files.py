@@ -4,8 +4,10 @@ the damage with the lines named, or refused with a ``DataError`` naming the file
 from __future__ import annotations
 
 import gzip
+import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from sim.data import DataError, load
@@ -149,3 +151,35 @@ def test_a_value_with_too_many_decimals_names_the_file(tmp_path: Path) -> None:
     path = write_gz(tmp_path / "fine.gz", [snapshot(T, 1, [("100.00", "0.00000000000001")], BOOK[1])])
     with pytest.raises(DataError, match=r"^fine\.gz: values need more than 12 decimals"):
         load([path], cache=False)
+
+
+@pytest.mark.parametrize("damage", ["tick_abc", "tick_zero", "nan_px", "negative_qty", "times_back", "empty"])
+def test_a_stored_npz_is_checked_as_a_raw_file_is(tmp_path: Path, damage: str) -> None:
+    """Our own .npz was trusted whole: a tick of 'abc' was a traceback, a NaN price or receive times
+    going back were replayed with exit 0 (found in a fault hunt). Each is refused naming the file."""
+    from sim.data.store import save_normalized
+
+    source = write_gz(tmp_path / "s.gz", [snapshot(T, 1, *BOOK), snapshot(T + MS, 2, *BOOK)])
+    good = tmp_path / "good.npz"
+    save_normalized(load([source], cache=False), good)
+    with np.load(good) as archive:
+        arrays = {name: archive[name] for name in archive.files}
+    header = json.loads(arrays["header"].tobytes())
+    if damage == "tick_abc":
+        header["meta"]["tick_size"] = "abc"
+    elif damage == "tick_zero":
+        header["meta"]["tick_size"] = "0"
+    elif damage == "nan_px":
+        arrays["events"]["px"][0] = np.nan
+    elif damage == "negative_qty":
+        arrays["events"]["qty"][0] = -1.0
+    elif damage == "times_back":
+        arrays["messages"]["local_ts"] = arrays["messages"]["local_ts"][::-1].copy()
+    else:
+        arrays["events"], arrays["messages"] = arrays["events"][:0], arrays["messages"][:0]
+    arrays["header"] = np.frombuffer(json.dumps(header).encode(), np.uint8)
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, **arrays)
+    assert len(load([good]).messages) == 2
+    with pytest.raises(DataError, match=r"bad\.npz"):
+        load([bad])
