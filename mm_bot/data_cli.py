@@ -115,7 +115,7 @@ def run_data(args: argparse.Namespace) -> int:
         print(f"mm-bot: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except OSError as exc:  # writing --out
-        print(f"mm-bot: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        print(f"mm-bot: {exc.filename or args.out}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_USAGE
 
 
@@ -221,6 +221,11 @@ def _format_book(out: dict[str, Any]) -> str:
 def _convert(recording: Recording, args: argparse.Namespace) -> int:
     from sim.data import save_hftbacktest, save_normalized
 
+    out = Path(args.out)
+    for source in args.files:
+        if out.exists() and out.samefile(source):
+            print(f"mm-bot: --out {out} is one of the input files: give another path", file=sys.stderr)
+            return EXIT_USAGE
     if args.format == "hftbacktest":
         save_hftbacktest(recording, args.out, correct_latency=not args.keep_local_ts)
     else:

@@ -136,3 +136,16 @@ def test_the_installed_command_reports_a_truncated_file_without_a_traceback(
     summary = json.loads(result.stdout)
     assert summary["files"][0]["truncated"] is True
     assert summary["messages"]["depth"] > 100
+
+
+def test_convert_refuses_to_write_over_one_of_its_inputs(
+    tmp_path: Path, recorded_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``data convert victim.gz --out victim.gz`` replaced the raw capture with an npz, silently
+    (found in a fault hunt)."""
+    victim = tmp_path / USDM[0]
+    victim.write_bytes((recorded_dir / USDM[0]).read_bytes())
+    before = victim.read_bytes()
+    code, _, err = run(["data", "convert", str(victim), "--no-cache", "--out", str(victim)], capsys)
+    assert code == 2 and "is one of the input files" in err
+    assert victim.read_bytes() == before
