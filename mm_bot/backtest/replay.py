@@ -185,10 +185,11 @@ def replay_venue(
 
 
 def check_market(recording: Recording, mcfg: MarketConfig, index: int) -> None:
-    """The recording must be of the configured market: same symbol (ignoring separators), tick and lot."""
+    """The recording must be of the configured market: same symbol (ignoring separators), tick and lot.
+    A recording that does not know its symbol (an hftbacktest feed file) is taken to be the market's."""
     meta = recording.meta
     problems = []
-    if _plain(meta.symbol) != _plain(mcfg.symbol):
+    if meta.symbol != "unknown" and _plain(meta.symbol) != _plain(mcfg.symbol):
         problems.append((f"markets[{index}].symbol", f"the data is of {meta.symbol}, not {mcfg.symbol}"))
     for name, data, configured in (
         ("tick_size", meta.tick, mcfg.tick_size),

@@ -78,3 +78,30 @@ def test_damaged_data_is_backtested_with_a_warning_that_says_what_is_lost(
     err = capsys.readouterr().err
     assert code == 0
     assert "warning: cut.gz:" in err and "damaged gzip data" in err
+
+
+def test_an_hftbacktest_feed_file_is_backtested_as_the_configured_market(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """hftbacktest's .npz carries no symbol: it was refused ("the data is of unknown, not BTC/USDT")
+    with no way to say which market it is (found in a fault hunt). It is taken to be the configured
+    market's; its tick and lot are still checked, and data of another symbol is still refused."""
+    from sim.data import load, save_hftbacktest
+
+    source = tmp_path / DATA.name
+    shutil.copy(DATA, source)
+    recording = load([source], cache=False)
+    feed = tmp_path / "feed.npz"
+    save_hftbacktest(recording, feed)
+    summary = tmp_path / "s.json"
+    args = ["backtest", "--config", str(CONFIG), "--no-progress", "--summary-json", str(summary)]
+    assert main([*args, "--data", str(feed)]) == 0
+    assert json.loads(summary.read_text())["markets"]["BTC/USDT"]["fills"] > 0
+    from mm_bot.backtest.replay import check_market
+    from mm_bot.config import load_config
+    from mm_bot.errors import ConfigError
+
+    eth = load_config(CONFIG).markets[0].model_copy(update={"symbol": "ETH/USDT"})
+    check_market(load([feed]), eth, 0)  # the feed file cannot say
+    with pytest.raises(ConfigError, match="the data is of BTCUSDT, not ETH/USDT"):
+        check_market(recording, eth, 0)
