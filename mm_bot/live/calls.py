@@ -13,8 +13,9 @@ was emitted cannot race the order's own request. No call raises for a venue fail
 - ``not_sent``: the deadline passed before the call could start -> a place is refused
   (``not_sent``: it never left), a cancel failed, a lookup or reconciliation failed.
 
-A rate limit (``RateLimited``: a 429, or a 418 ban) silences every call until its ``Retry-After``
-has passed (``wait_quiet``): a venue lengthens a ban for a client that keeps asking. A command whose
+A rate limit (``RateLimited``: a 429, or a 418 ban, on a call or, as ``Throttled``, on a stream)
+silences every call until its ``Retry-After`` has passed (``wait_quiet``): a venue lengthens a ban
+for a client that keeps asking. A command whose
 deadline falls inside that time is not sent.
 
 Every call's round trip goes to the request histogram, every failure to the venue-error counter.
@@ -72,6 +73,11 @@ class VenueCalls:
         self._log = log.bind(market=venue.instrument.symbol)
         self._quiet_until = 0.0  # the event loop's time until which the venue asked us to wait
 
+    def hold(self, seconds: float) -> None:
+        """The venue asked us to wait ``seconds`` (a rate limit seen on a stream: ``Throttled``)."""
+        until = asyncio.get_running_loop().time() + seconds
+        self._quiet_until = max(self._quiet_until, until)
+
     async def wait_quiet(self, deadline: float) -> bool:
         """Wait out the venue's ``Retry-After``, if one is running; False (and no wait) if it lasts
         past ``deadline``."""
@@ -93,8 +99,7 @@ class VenueCalls:
             async with asyncio.timeout_at(deadline):
                 return await awaitable
         except RateLimited as exc:
-            until = asyncio.get_running_loop().time() + exc.retry_after_s
-            self._quiet_until = max(self._quiet_until, until)
+            self.hold(exc.retry_after_s)
             raise
         finally:
             if self._metrics is not None:

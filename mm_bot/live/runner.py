@@ -41,7 +41,7 @@ from mm_bot.journal import Journal, JournalError
 from mm_bot.live.calls import VenueCalls
 from mm_bot.live.recorder import Recorder
 from mm_bot.metrics import MarketMetrics
-from mm_bot.model import OrderRejected
+from mm_bot.model import OrderRejected, Throttled
 from mm_bot.venues.base import Venue
 
 
@@ -176,6 +176,8 @@ class MarketRunner:
     def _step(self, event: Event, received_ns: int | None) -> None:
         """One event through the core; record what changed; start the requests."""
         now_ns = self._clock()
+        if isinstance(event, Throttled):  # the venue's limit holds for every call, not only quotes
+            self._calls.hold((event.until_ns - now_ns) / 1e9)
         commands = self.core.on_event(event, now_ns)
         if self.observer is not None:
             self.observer(event, now_ns)
