@@ -99,10 +99,15 @@ def venue_view(url: str) -> dict[str, Any]:
                         "trades": await ex.fetch_my_trades(SYMBOL, None, 1000),  # the latest: all of a run
                         "balance": await ex.fetch_balance(),
                     }
-                except (ccxtpro.NetworkError, ccxtpro.OperationFailed, ccxtpro.InvalidNonce):
+                except (ccxtpro.NetworkError, ccxtpro.OperationFailed, ccxtpro.InvalidNonce) as exc:
                     if attempt == 49:
                         raise
-                    await asyncio.sleep(0.3)
+                    wait_s = 0.3
+                    if isinstance(exc, ccxtpro.DDoSProtection):  # a ban or rate limit: waited out, as
+                        # the bot does, so the venue's count of requests inside a ban is the bot's
+                        headers = ex.last_response_headers or {}
+                        wait_s = float(headers.get("Retry-After") or headers.get("retry-after") or 1) + 0.1
+                    await asyncio.sleep(wait_s)
             raise AssertionError("unreachable")
         finally:
             await ex.close()

@@ -120,6 +120,7 @@ class Emulator:
             "accounts": accounts,
             "faults_injected": dict(self.faults.injected),
             "refused_in_ban": self.faults.refused_in_ban,
+            "refused_in_ban_lines": dict(self.faults.refused_in_ban_lines),
         }
 
     # ------------------------------------------------------------------------------------ lifecycle

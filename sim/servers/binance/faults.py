@@ -23,6 +23,7 @@ level 50% through the book; the next update removes it).
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Mapping
 from typing import Final
 
@@ -61,6 +62,7 @@ class Faults(engine.Faults):
         self.ban_s = ban_s
         self._ban_until_ns = 0
         self.refused_in_ban = 0  # REST requests that arrived while a ban ran (418 again)
+        self.refused_in_ban_lines: Counter[str] = Counter()  # ... by request line
 
     def start_ban(self, now_ns: int) -> None:
         self._ban_until_ns = now_ns + int(self.ban_s * 1e9)

@@ -69,6 +69,7 @@ class Rest:
             faults, line = self._faults, f"{request.method} {request.path}"
             if faults.ban_left_s(now) > 0:
                 faults.refused_in_ban += 1  # a client that does not wait out Retry-After
+                faults.refused_in_ban_lines[line] += 1
             elif faults.request_hit("http_418", line):
                 faults.start_ban(now)
             ban_s = faults.ban_left_s(now)
