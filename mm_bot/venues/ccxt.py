@@ -58,7 +58,9 @@ from mm_bot.venues.network import BadVenueData, Recent, StreamHealth, cancel_our
 
 log = structlog.get_logger("mm_bot.venues.ccxt")
 
-BOOK_STREAM, USER_STREAM = "book", "user"
+BOOK_STREAM, USER_STREAM, USER_TRADES = "book", "user", "user_trades"
+# The user-data subscription feeds two watchers (orders, trades): each is up again only once it has
+# subscribed again, so Connected never comes while one of them would still miss what the venue sends.
 
 
 class CcxtVenue:
@@ -93,7 +95,7 @@ class CcxtVenue:
         self._user_check_s = user_check_s
         self._market_type = "spot"
 
-        self._health = StreamHealth({BOOK_STREAM, USER_STREAM} if private else {BOOK_STREAM})
+        self._health = StreamHealth({BOOK_STREAM, USER_STREAM, USER_TRADES} if private else {BOOK_STREAM})
         self._last_book: BookSnapshot | None = None  # the latest book, re-sent after a reconnect
         self._chores: set[asyncio.Task[Any]] = set()  # client resets, clock resyncs
         self._resyncing = False
@@ -279,10 +281,11 @@ class CcxtVenue:
                 self._on_order(order, cid)
 
     async def _watch_my_trades(self) -> None:
-        await self._watch(USER_STREAM, self._trades_once)
+        await self._watch(USER_TRADES, self._trades_once)
 
     async def _trades_once(self) -> None:
         await self._authenticate()
+        self._up(USER_TRADES)
         for trade in await self._ex.watch_my_trades(self._symbol):
             cid = tr.trade_client_id(trade)
             if cid is not None:
