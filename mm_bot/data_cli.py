@@ -52,7 +52,10 @@ def parse_timestamp(text: str) -> int:
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"{text!r}: {exc}") from None
     fraction = int((match["frac"] or "").ljust(9, "0"))
-    return int(moment.astimezone(UTC).timestamp()) * 1_000_000_000 + fraction
+    ns = int(moment.astimezone(UTC).timestamp()) * 1_000_000_000 + fraction
+    if not 0 <= ns < 2**63:  # as an integer --at must be: the data's times are int64 ns since 1970
+        raise argparse.ArgumentTypeError(f"{text!r} is outside 1970-01-01 .. 2262-04-11 (int64 ns)")
+    return ns
 
 
 def _depth(text: str) -> int:

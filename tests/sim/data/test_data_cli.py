@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 import subprocess
@@ -34,6 +35,14 @@ def test_timestamps_are_ns_or_iso_8601() -> None:
     assert parse_timestamp(str(AT_NS)) == AT_NS == parse_timestamp(AT_ISO)
     assert parse_timestamp("2024-08-09T02:00:00.500000000+02:00") == AT_NS
     assert parse_timestamp("2024-08-09 00:00:00.000000001") == AT_NS - 499_999_999
+
+
+@pytest.mark.parametrize("text", ["2300-01-01T00:00:00Z", "1969-12-31T23:59:59Z", "0001-01-01T00:00:00Z"])
+def test_an_iso_time_outside_int64_ns_is_refused_as_an_integer_one_is(text: str) -> None:
+    """ISO times beyond int64 or before 1970 were taken (ts 10413792000000000000 in the output) while
+    the integer form refused them (found in a fault hunt)."""
+    with pytest.raises(argparse.ArgumentTypeError, match="outside 1970-01-01"):
+        parse_timestamp(text)
 
 
 def test_info_json_describes_the_set(recorded_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
