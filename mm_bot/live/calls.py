@@ -78,6 +78,10 @@ class VenueCalls:
         until = asyncio.get_running_loop().time() + seconds
         self._quiet_until = max(self._quiet_until, until)
 
+    def quiet_left_s(self) -> float:
+        """How long the venue's ``Retry-After`` still runs (0: it does not)."""
+        return max(0.0, self._quiet_until - asyncio.get_running_loop().time())
+
     async def wait_quiet(self, deadline: float) -> bool:
         """Wait out the venue's ``Retry-After``, if one is running; False (and no wait) if it lasts
         past ``deadline``."""
@@ -186,13 +190,25 @@ class VenueCalls:
             self._failed("open_orders", exc)
             return None
 
-    async def cancel_all_until_gone(self, timeout_s: float) -> int | None:
+    async def cancel_all_until_gone(self, timeout_s: float, patience_s: float = 0.0) -> int | None:
         """``cancel_all`` at the venue, sent again every second until the venue lists none of our
-        orders or ``timeout_s`` is up (0: once). Returns what the venue still lists."""
+        orders or ``timeout_s`` is up (0: once). Returns what the venue still lists (None: it could
+        not be asked). Up to ``patience_s`` in all spent waiting out the venue's ``Retry-After`` does
+        not count against ``timeout_s``; a longer wait is not made."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
+        patience_left = patience_s
+
+        async def quiet() -> bool:
+            nonlocal deadline, patience_left
+            wait_s = self.quiet_left_s()
+            if 0.0 < wait_s <= patience_left:
+                patience_left -= wait_s
+                deadline += wait_s
+            return await self.wait_quiet(deadline)
+
         while True:
-            if not await self.wait_quiet(deadline):
+            if not await quiet():
                 return None
             try:
                 await self.call("cancel_all", self.venue.cancel_all())
@@ -200,7 +216,7 @@ class VenueCalls:
                 self._failed("cancel_all", exc)
             resend = loop.time() + 1.0
             while True:
-                if not await self.wait_quiet(deadline):
+                if not await quiet():
                     return None
                 still_open = await self.count_open()
                 if still_open == 0 or loop.time() >= deadline:

@@ -246,9 +246,13 @@ class MarketRunner:
         for task in list(self._requests):  # time is up: what is still on the way is abandoned
             task.cancel()
         await asyncio.gather(*self._requests, return_exceptions=True)
-        still_open = await self._calls.count_open()
+        # The backstop waits out a rate limit that ends within the shutdown's own time (a 429's
+        # second or two) rather than leave without knowing; a longer ban it does not wait for.
+        still_open = await self._calls.count_open() if self._calls.quiet_left_s() == 0.0 else None
         if still_open != 0:
-            still_open = await self._calls.cancel_all_until_gone(self.settings.request_timeout_s)
+            still_open = await self._calls.cancel_all_until_gone(
+                self.settings.request_timeout_s, patience_s=self.settings.shutdown_timeout_s
+            )
         while not self._queue.empty():  # fills and answers that arrived meanwhile are recorded
             _, event = self._queue.get_nowait()
             self._recorder.record(event, core.on_event(event, self._clock()))

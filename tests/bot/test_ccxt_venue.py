@@ -352,3 +352,22 @@ async def test_the_exit_backstop_waits_out_a_ban_instead_of_asking_again() -> No
         finally:
             task.cancel()
             await venue.close()
+
+
+async def test_the_exit_backstop_waits_out_a_short_rate_limit_within_its_patience() -> None:
+    """A 429 (Retry-After 1 s) on the backstop's listing, with a 0.5 s timeout: the backstop left at
+    once not knowing what was open (None), because it waits out Retry-After (CI failed on the fault
+    matrix's http_429 run). Within the shutdown's patience it now waits, then asks and knows."""
+    async with Emulator(EmulatorOptions(seed=2)) as emu:
+        venue = venue_on(emu)
+        await venue.start()
+        try:
+            calls = VenueCalls(venue, lambda e: None, clock_ns=time.time_ns, timeout_s=1.0, tag="mm",
+                               metrics=None)  # fmt: skip
+            emu.faults.trigger("http_429", on="GET /api/v3/openOrders")
+            assert await calls.count_open() is None and calls.quiet_left_s() > 0.5
+            assert await calls.cancel_all_until_gone(0.5) is None  # no patience: cannot say
+            assert await calls.cancel_all_until_gone(0.5, patience_s=3.0) == 0
+            assert emu.faults.injected["http_429"] == 1
+        finally:
+            await venue.close()
