@@ -15,8 +15,7 @@ was emitted cannot race the order's own request. No call raises for a venue fail
 
 A rate limit (``RateLimited``: a 429, or a 418 ban, on a call or, as ``Throttled``, on a stream)
 silences every call until its ``Retry-After`` has passed (``wait_quiet``): a venue lengthens a ban
-for a client that keeps asking. A command whose
-deadline falls inside that time is not sent.
+for a client that keeps asking. A command whose deadline falls inside that time is not sent.
 
 Every call's round trip goes to the request histogram, every failure to the venue-error counter.
 """
@@ -85,12 +84,11 @@ class VenueCalls:
     async def wait_quiet(self, deadline: float) -> bool:
         """Wait out the venue's ``Retry-After``, if one is running; False (and no wait) if it lasts
         past ``deadline``."""
-        loop = asyncio.get_running_loop()
-        if self._quiet_until <= loop.time():
+        if (left := self.quiet_left_s()) == 0.0:
             return True
         if self._quiet_until >= deadline:
             return False
-        await asyncio.sleep(self._quiet_until - loop.time())
+        await asyncio.sleep(left)
         return True
 
     async def call(self, op: str, awaitable: Awaitable[_T], deadline: float | None = None) -> _T:

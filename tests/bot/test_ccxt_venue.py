@@ -321,19 +321,13 @@ async def test_a_place_that_arrives_after_our_timeout_is_refused_by_the_venue() 
 
 async def test_the_exit_backstop_waits_out_a_ban_instead_of_asking_again() -> None:
     """A 418 says how long the ban lasts; every request inside it lengthens a real venue's ban. The
-    backstop listed open orders every 50 ms whatever the answer, about 20 requests into a 2 s ban
-    (found in review). Now every call of the market waits out ``Retry-After``, and one whose
+    backstop listed open orders every 50 ms whatever the answer: 34 requests reached the venue in a
+    2 s ban (found in review). Now every call of the market waits out ``Retry-After``, and one whose
     deadline falls inside it is not sent."""
     async with Emulator(EmulatorOptions(seed=2, ban_s=2.0)) as emu:
         venue = venue_on(emu)
         await venue.start()
-        books: list[VenueEvent] = []
-
-        async def pump() -> None:
-            async for e in venue.events():
-                books.append(e)
-
-        task = asyncio.create_task(pump())
+        books = await _pumped(venue)
         try:
             await _until(lambda: any(isinstance(e, BookSnapshot) for e in books))  # its snapshot is in
             events: list[object] = []
@@ -350,7 +344,6 @@ async def test_the_exit_backstop_waits_out_a_ban_instead_of_asking_again() -> No
             assert await calls.cancel_all_until_gone(1.0) == 0
             assert emu.faults.refused_in_ban == 0
         finally:
-            task.cancel()
             await venue.close()
 
 
